@@ -1,0 +1,30 @@
+# The two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	rm -rf build/demo
+	$(BIN)/flowbridge convert examples/kestra --to kestra -o build/demo/kestra
+	@echo "--- build/demo/kestra/etl/daily_sales.yaml"
+	@cat build/demo/kestra/etl/daily_sales.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/kestra_roundtrip.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -1,0 +1,280 @@
+"""The one catalogue of diagnostic codes, grouped by origin.
+
+Codes are stable: a code is never reused for another meaning. Prefixes:
+``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer, ``X`` expressions,
+``G`` the step graph. Create a diagnostic with ``codes.K101.at(span, name="x")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Span
+from .diagnostics import Diagnostic, Fidelity, Severity
+
+CATALOGUE: dict[str, Code] = {}
+
+
+@dataclass(frozen=True)
+class Code:
+    """A diagnostic code: its default severity, a message template and an explanation."""
+
+    code: str
+    severity: Severity
+    message: str
+    explanation: str
+    fidelity: Fidelity | None = None
+    unreadable: bool = False  # the input could not be read at all: exit code 2, not 1
+
+    def __post_init__(self) -> None:
+        if self.code in CATALOGUE:
+            raise ValueError(f"duplicate diagnostic code {self.code}")
+        CATALOGUE[self.code] = self
+
+    def at(
+        self,
+        span: Span | None,
+        *,
+        hint: str | None = None,
+        severity: Severity | None = None,
+        **fields: object,
+    ) -> Diagnostic:
+        """A diagnostic of this code at ``span``; ``fields`` fill the message template."""
+        return Diagnostic(
+            code=self.code,
+            severity=severity or self.severity,
+            message=self.message.format(**fields),
+            span=span,
+            hint=hint,
+            fidelity=self.fidelity,
+        )
+
+
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+# --- F: files and project -------------------------------------------------------------------
+F001 = Code(
+    "F001",
+    E,
+    "cannot read {what}: {reason}",
+    "The input could not be read at all: missing, unreadable, a symlink loop or a "
+    "directory entry that is not a regular file.",
+    unreadable=True,
+)
+F002 = Code(
+    "F002",
+    E,
+    "file is not valid UTF-8 (byte 0x{byte:02x})",
+    "Flow files must be UTF-8. Re-encode the file; a BOM is accepted.",
+    unreadable=True,
+)
+F003 = Code(
+    "F003",
+    E,
+    "refusing to overwrite existing {path}",
+    "An output file already exists. Pass --force to replace it.",
+)
+F004 = Code(
+    "F004",
+    E,
+    "cannot write {path}: {reason}",
+    "The output could not be written; nothing partial was left behind.",
+)
+F005 = Code(
+    "F005",
+    E,
+    "input too large: {reason}",
+    "The input exceeds a safety limit (size, nesting depth or alias expansion) that "
+    "protects the converter against hostile files.",
+    unreadable=True,
+)
+F006 = Code(
+    "F006",
+    W,
+    "no flow files found under {path}",
+    "The directory holds no file with a supported suffix.",
+)
+F007 = Code(
+    "F007",
+    E,
+    "unknown format {name!r}; known formats: {known}",
+    "Choose one of the registered formats.",
+    unreadable=True,
+)
+
+# --- K1: Kestra reader ----------------------------------------------------------------------
+K100 = Code(
+    "K100",
+    E,
+    "invalid YAML: {reason}",
+    "The file is not well-formed YAML, so nothing in it can be read.",
+    unreadable=True,
+)
+K101 = Code(
+    "K101",
+    E,
+    "duplicate key {key!r}",
+    "A mapping holds the same key twice; YAML forbids it and the value would be " "ambiguous.",
+    unreadable=True,
+)
+K102 = Code(
+    "K102",
+    E,
+    "a flow document must be a mapping, not {found}",
+    "Each YAML document of a flow file is one flow: a mapping with id, namespace and " "tasks.",
+)
+K103 = Code(
+    "K103",
+    E,
+    "missing required property {name!r}",
+    "Kestra rejects a flow or task without this property.",
+)
+K104 = Code(
+    "K104",
+    E,
+    "{what} {value!r} does not match {pattern}",
+    "Kestra identifiers are restricted: flow ids and task ids to letters, digits, "
+    "'_', '-' (and '.' for flows), namespaces to lower case.",
+)
+K105 = Code(
+    "K105",
+    E,
+    "{what} must be {expected}, not {found}",
+    "A property has the wrong type for the Kestra model.",
+)
+K106 = Code(
+    "K106",
+    E,
+    "unknown property {name!r} for {type}",
+    "Kestra rejects properties that a core task does not declare.",
+    Fidelity.CARRIED,
+)
+K107 = Code(
+    "K107",
+    E,
+    "unknown core type {type!r}",
+    "The type is under io.kestra.plugin.core / io.kestra.core but is not one Kestra " "ships.",
+)
+K108 = Code(
+    "K108",
+    E,
+    "duplicate {what} id {id!r}",
+    "Ids must be unique within a flow (tasks, inputs, triggers).",
+)
+K109 = Code(
+    "K109",
+    E,
+    "{what} must not be empty",
+    "A flowable task needs at least one child task (or case).",
+)
+K110 = Code(
+    "K110",
+    E,
+    "unknown input type {type!r}",
+    "Input types are STRING, INT, FLOAT, BOOL, BOOLEAN, SELECT, MULTISELECT, ARRAY, "
+    "JSON, YAML, FILE, URI, EMAIL, DATE, TIME, DATETIME, DURATION, SECRET, ENUM.",
+)
+K111 = Code(
+    "K111",
+    E,
+    "invalid input: {reason}",
+    "The input declaration is inconsistent (a bad validator, a forbidden item type, a "
+    "default Kestra cannot accept).",
+)
+K112 = Code(
+    "K112",
+    E,
+    "label {key!r} uses the reserved 'system.' prefix",
+    "Labels starting with 'system.' are set by Kestra itself.",
+)
+K113 = Code(
+    "K113",
+    E,
+    "subflow {flow!r} calls itself",
+    "A Subflow task that runs its own flow recurses without end.",
+)
+K114 = Code(
+    "K114",
+    E,
+    "{child!r} ({type}) cannot run inside WorkingDirectory",
+    "WorkingDirectory only runs runnable tasks, not flowable ones.",
+)
+K115 = Code(
+    "K115",
+    E,
+    "workerGroup is a Kestra Enterprise feature",
+    "Kestra open source rejects flows that set workerGroup.",
+)
+K116 = Code(
+    "K116",
+    W,
+    "{what} {value!r} is not a valid ISO-8601 duration; kept verbatim",
+    "Durations are written like PT10M or P1DT2H. The value is carried unchanged.",
+    Fidelity.CARRIED,
+)
+K117 = Code(
+    "K117",
+    INFO,
+    "deprecated spelling {old!r} read as {new!r}",
+    "The flow uses a spelling Kestra has deprecated; the writer emits the current one.",
+)
+K118 = Code(
+    "K118",
+    W,
+    "{what} {value!r} has an unexpected shape; kept verbatim",
+    "The value does not fit the model of this property, so it is carried unchanged.",
+    Fidelity.CARRIED,
+)
+K119 = Code(
+    "K119",
+    INFO,
+    "plugin type {type} carried verbatim",
+    "Tasks and triggers outside the modelled catalogue keep every property as is.",
+    Fidelity.CARRIED,
+)
+K120 = Code("K120", E, "task is missing 'type'", "Every task and trigger names its plugin type.")
+
+# --- K2: Kestra writer ----------------------------------------------------------------------
+K201 = Code(
+    "K201",
+    W,
+    "{what} cannot be written to Kestra: {reason}",
+    "The IR holds a construct with no Kestra counterpart; it is carried as a comment "
+    "or dropped with this warning.",
+    Fidelity.NONE,
+)
+
+# --- X: expressions -------------------------------------------------------------------------
+X101 = Code(
+    "X101",
+    W,
+    "cannot parse expression {text!r}: {reason}; kept verbatim",
+    "The Pebble text is outside the supported grammar; it is carried unchanged.",
+    Fidelity.CARRIED,
+)
+
+# --- G: step graph --------------------------------------------------------------------------
+G101 = Code(
+    "G101",
+    E,
+    "duplicate step id {id!r}",
+    "Two steps of one flow share an id, so references to it are ambiguous.",
+)
+G102 = Code(
+    "G102",
+    E,
+    "{step!r} depends on unknown step {ref!r}",
+    "A dependency names a step that does not exist in the flow.",
+)
+G103 = Code(
+    "G103",
+    W,
+    "{step!r} reads outputs of unknown step {ref!r}",
+    "An expression reads outputs.<id> for an id that is not a step of this flow.",
+)
+G104 = Code(
+    "G104",
+    E,
+    "dependency cycle: {cycle}",
+    "Steps depend on each other in a loop, so no order can run them.",
+)

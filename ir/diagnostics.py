@@ -1,0 +1,55 @@
+"""Diagnostics as data: every problem a reader, writer or pass finds is a :class:`Diagnostic`
+whose code is defined once in :mod:`ir.codes`."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict
+
+from .base import Span
+
+
+class Severity(str, Enum):
+    """How bad a finding is. ``error`` makes a conversion fail (exit code 1)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Fidelity(str, Enum):
+    """How faithfully a construct crosses to the other side."""
+
+    EXACT = "exact"
+    APPROX = "approx"
+    CARRIED = "carried"
+    NONE = "none"
+
+
+class Diagnostic(BaseModel):
+    """One finding, rendered as ``path:line:col: CODE message``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    fidelity: Fidelity | None = None
+
+    def render(self) -> str:
+        """The one-line form used on terminals and in editors."""
+        where = self.span.render() if self.span else "<input>:1:1"
+        text = f"{where}: {self.code} {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    """True when any diagnostic is an error."""
+    return any(d.is_error for d in diagnostics)

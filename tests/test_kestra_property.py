@@ -1,0 +1,21 @@
+"""Round-trip properties of the Kestra side over random IR flows (tests/strategies.py):
+IR → YAML → IR gives the same IR, and writing is idempotent."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+
+from transpile.kestra.reader import read_kestra
+from transpile.kestra.writer import write_kestra
+
+from .strategies import kestra_flows
+
+
+@settings(max_examples=500)
+@given(kestra_flows())
+def test_ir_yaml_ir_is_identity_and_writing_is_idempotent(flow):
+    text, _ = write_kestra(flow)
+    result = read_kestra(text)
+    assert [d for d in result.diagnostics if d.code.startswith(("K100", "F"))] == []
+    assert result.flows == [flow]
+    assert write_kestra(result.flows)[0] == text

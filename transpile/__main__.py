@@ -1,0 +1,5 @@
+"""``python -m transpile`` is the ``flowbridge`` command."""
+
+from .cli import main
+
+main()

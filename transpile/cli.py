@@ -1,0 +1,226 @@
+"""The ``flowbridge`` command line.
+
+Exit codes (computed in :func:`exit_code` only): 0 done, 1 error-level diagnostics,
+2 usage error or unreadable input, 3 internal error (a bug in flowbridge).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="flowbridge",
+    help="Convert flows between Kestra YAML and Prefect Python through one IR.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass
+class Outcome:
+    """What a command saw: diagnostics, and counts for the summary."""
+
+    diagnostics: list = field(default_factory=list)
+    files: int = 0
+    flows: int = 0
+    written: int = 0
+    usage_error: bool = False
+
+
+def exit_code(outcome: Outcome) -> int:
+    """The one place that turns what happened into an exit code."""
+    from ir.codes import CATALOGUE
+
+    if outcome.usage_error or any(
+        CATALOGUE.get(d.code) is not None and CATALOGUE[d.code].unreadable and d.is_error
+        for d in outcome.diagnostics
+    ):
+        return EXIT_INPUT
+    if any(d.is_error for d in outcome.diagnostics):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _emit(outcome: Outcome) -> None:
+    for diagnostic in outcome.diagnostics:
+        typer.echo(diagnostic.render(), err=True)
+
+
+def _summary(outcome: Outcome) -> None:
+    by_code = Counter(d.code for d in outcome.diagnostics)
+    errors = sum(d.is_error for d in outcome.diagnostics)
+    line = (
+        f"flowbridge: {outcome.files} file(s), {outcome.flows} flow(s) read, "
+        f"{outcome.written} file(s) written; {errors} error(s), "
+        f"{len(outcome.diagnostics) - errors} other diagnostic(s)"
+    )
+    typer.echo(line, err=True)
+    if by_code:
+        typer.echo(
+            "  by code: " + ", ".join(f"{c}×{n}" for c, n in sorted(by_code.items())), err=True
+        )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"flowbridge {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """flowbridge: Kestra YAML ⇄ Prefect Python."""
+
+
+@app.command()
+def convert(
+    source: Path = typer.Argument(..., help="A flow file or a directory of flows."),
+    to: str = typer.Option(..., "--to", help="Target format: kestra or prefect."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output file or directory ('-' for stdout)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace existing output files."),
+    partial: bool = typer.Option(
+        False, "--partial", help="Write flows even when they have error diagnostics."
+    ),
+) -> None:
+    """Convert a file or a directory tree (which keeps its layout) to the target format."""
+    from ir import codes
+    from ir.base import Span
+
+    from .project import discover, write_atomic
+    from .registry import FORMATS, format_of
+
+    outcome = Outcome()
+    target = FORMATS.get(to)
+    if target is None or not target.can_write:
+        known = ", ".join(n for n, f in FORMATS.items() if f.can_write)
+        reason = f"writing {to} is not available yet" if target else f"unknown format {to!r}"
+        typer.echo(f"flowbridge: error: {reason}; available: {known}", err=True)
+        raise typer.Exit(EXIT_INPUT)
+
+    if source.is_dir():
+        files, found = discover(
+            source, [s for f in FORMATS.values() if f.can_read for s in f.suffixes]
+        )
+        outcome.diagnostics.extend(found)
+        if not files and not found:
+            outcome.diagnostics.append(codes.F006.at(Span(file=str(source)), path=str(source)))
+        pairs = [(f, output / f.relative_to(source)) for f in files]
+    else:
+        if not source.exists() and not source.is_symlink():
+            outcome.diagnostics.append(
+                codes.F001.at(
+                    Span(file=str(source)), what="input", reason="no such file or directory"
+                )
+            )
+            _emit(outcome)
+            raise typer.Exit(exit_code(outcome))
+        out = output / source.name if output.is_dir() else output
+        pairs = [(source, out)]
+
+    for path, out in pairs:
+        fmt = format_of(path)
+        outcome.files += 1
+        if fmt is None or not fmt.can_read:
+            outcome.diagnostics.append(
+                codes.F007.at(
+                    Span(file=str(path)),
+                    name=path.suffix or path.name,
+                    known=", ".join(n for n, f in FORMATS.items() if f.can_read),
+                )
+            )
+            continue
+        result = fmt.read(path)
+        outcome.diagnostics.extend(result.diagnostics)
+        outcome.flows += len(result.flows)
+        if not result.flows:
+            continue
+        if any(d.is_error for d in result.diagnostics) and not partial:
+            continue
+        text, found = target.write(result.flows)
+        outcome.diagnostics.extend(found)
+        if str(output) == "-":
+            if outcome.written:
+                sys.stdout.write("---\n")  # several files: one YAML stream
+            sys.stdout.write(text)
+            outcome.written += 1
+            continue
+        if fmt is not target:
+            out = out.with_suffix(target.output_suffix)
+        problem = write_atomic(out, text, force=force)
+        if problem is not None:
+            outcome.diagnostics.append(problem)
+        else:
+            outcome.written += 1
+            typer.echo(f"wrote {out}", err=True)
+    _emit(outcome)
+    _summary(outcome)
+    raise typer.Exit(exit_code(outcome))
+
+
+@app.command("ir")
+def show_ir(
+    source: Path = typer.Argument(..., help="A flow file."),
+) -> None:
+    """Print the IR of a flow file as JSON (a JSON list when the file holds several flows)."""
+    from ir import codes
+    from ir.base import Span
+    from ir.serde import dump_flow
+
+    from .registry import FORMATS, format_of
+
+    outcome = Outcome(files=1)
+    fmt = format_of(source)
+    if fmt is None or not fmt.can_read:
+        outcome.diagnostics.append(
+            codes.F007.at(
+                Span(file=str(source)),
+                name=source.suffix or source.name,
+                known=", ".join(n for n, f in FORMATS.items() if f.can_read),
+            )
+        )
+    else:
+        result = fmt.read(source)
+        outcome.diagnostics.extend(result.diagnostics)
+        outcome.flows = len(result.flows)
+        dumps = [dump_flow(flow) for flow in result.flows]
+        if len(dumps) == 1:
+            typer.echo(dumps[0])
+        elif dumps:
+            typer.echo("[\n" + ",\n".join(dumps) + "\n]")
+    _emit(outcome)
+    raise typer.Exit(exit_code(outcome))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point; never lets a traceback reach the user."""
+    try:
+        app(args=argv, prog_name="flowbridge", standalone_mode=True)
+    except KeyboardInterrupt:
+        typer.echo("flowbridge: interrupted", err=True)
+        sys.exit(130)
+    except RecursionError:
+        typer.echo("flowbridge: error: input nested too deeply", err=True)
+        sys.exit(EXIT_INPUT)
+    except Exception as error:  # a bug: say so in one line instead of a traceback
+        typer.echo(
+            f"flowbridge: internal error: {type(error).__name__}: {error} "
+            "(please report it with the input that caused it)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,379 @@
+"""IR → Kestra YAML.
+
+The writer is driven by the same catalogue as the reader: for each IR node it picks the
+Kestra type that expresses it, writes modelled fields under their Kestra keys in a canonical
+order, then the verbatim ``extras``. Output is deterministic and idempotent: current type
+names, ISO-8601 durations, literal blocks for multi-line text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from datetime import timedelta
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
+from ir import codes
+from ir.base import Node
+from ir.diagnostics import Diagnostic
+from ir.flow import Flow
+from ir.parameters import Parameter
+from ir.policies import CachePolicy, RetryKind, RetryPolicy
+from ir.steps import PluginCall, Step, TaskStep
+from ir.triggers import PluginTrigger, UpstreamFlow
+
+from .values import format_duration, to_yaml_value
+
+FLOW_KEY_ORDER = (
+    "id",
+    "namespace",
+    "revision",
+    "description",
+    "labels",
+    "inputs",
+    "variables",
+    "tasks",
+    "errors",
+    "finally",
+    "afterExecution",
+    "listeners",
+    "pluginDefaults",
+    "triggers",
+    "concurrency",
+    "outputs",
+    "retry",
+    "sla",
+    "checks",
+    "disabled",
+)
+_LEADING_TASK_KEYS = ("id", "type", "description")
+_TRAILING_TASK_KEYS = ("tasks", "then", "else", "cases", "defaults", "errors", "finally")
+
+
+def write_kestra(flows: Flow | list[Flow]) -> tuple[str, list[Diagnostic]]:
+    """Kestra YAML for one flow, or several as a multi-document stream."""
+    writer = _Writer(catalogue())
+    items = [flows] if isinstance(flows, Flow) else list(flows)
+    documents = [writer.flow(flow) for flow in items]
+    return dump_yaml(documents), writer.diagnostics
+
+
+def _represent_datetime(representer, value: dt.datetime):
+    # ISO-8601 with a 'T': Kestra parses the text with java.time, which wants that form.
+    text = value.isoformat()
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    return representer.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.representer.add_representer(dt.datetime, _represent_datetime)
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    yaml.allow_unicode = True
+    yaml.preserve_quotes = False
+    return yaml
+
+
+def _prepare(value: Any) -> Any:
+    """Multi-line strings become literal blocks when YAML can hold them exactly."""
+    if isinstance(value, dict):
+        return {k: _prepare(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_prepare(v) for v in value]
+    if isinstance(value, str) and "\n" in value and _literal_safe(value):
+        return LiteralScalarString(value)
+    if isinstance(value, str) and value.startswith(("{{", "{%")):
+        return DoubleQuotedScalarString(value)  # must be quoted; Kestra's docs use double
+    return value
+
+
+def _literal_safe(text: str) -> bool:
+    # A literal block cannot hold trailing spaces on a line, a leading blank first line,
+    # or control characters without changing the value.
+    if text.startswith((" ", "\n")) or "\r" in text or "\t" in text:
+        return False
+    if any(line != line.rstrip(" ") for line in text.split("\n")):
+        return False
+    return all(ch == "\n" or ch.isprintable() for ch in text)
+
+
+def dump_yaml(documents: list[Any]) -> str:
+    """Serialise plain documents deterministically."""
+    stream = io.StringIO()
+    yaml = _yaml()
+    if len(documents) == 1:
+        yaml.dump(_prepare(documents[0]), stream)
+    else:
+        yaml.dump_all([_prepare(d) for d in documents], stream)
+    return stream.getvalue()
+
+
+class _Writer:
+    def __init__(self, cat: Catalogue) -> None:
+        self.cat = cat
+        self.diagnostics: list[Diagnostic] = []
+
+    def warn(self, node: Node, what: str, reason: str) -> None:
+        self.diagnostics.append(codes.K201.at(node.span, what=what, reason=reason))
+
+    # --- values ----------------------------------------------------------------------------
+
+    def value(self, spec: PropSpec, value: Any, owner: Node) -> Any:
+        conv = spec.conv
+        if conv == "expr":
+            return to_yaml_value(value)
+        if conv == "duration":
+            return format_duration(value)
+        if conv == "strings":
+            return list(value)
+        if conv == "steps":
+            return self.tasks(value)
+        if conv == "cases":
+            return {case.value: self.tasks(case.steps) for case in value}
+        if conv == "dag":
+            return [self.dag_item(step) for step in value]
+        if conv == "retry":
+            return self.retry(value)
+        if conv == "cache":
+            return self.cache(value)
+        if conv == "preconditions":
+            return {"flows": [self.upstream(u) for u in value]}
+        return value
+
+    def props(
+        self,
+        specs: dict[str, PropSpec],
+        node: Node,
+        out: dict[str, Any],
+        explicit: frozenset[str] | None = None,
+    ) -> None:
+        """Write the fields of ``node`` named in ``specs`` (defaults only when explicit)."""
+        explicit = node.explicit if explicit is None else explicit
+        fields = type(node).model_fields
+        for key, spec in specs.items():
+            if spec.field is None or spec.field not in fields:
+                continue
+            value = getattr(node, spec.field)
+            default = fields[spec.field].get_default(call_default_factory=True)
+            if value == default and spec.field not in explicit:
+                continue
+            if value is None:
+                out[key] = None
+                continue
+            out[key] = self.value(spec, value, node)
+
+    # --- flow ------------------------------------------------------------------------------
+
+    def flow(self, flow: Flow) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": flow.id}
+        if flow.namespace is not None:
+            out["namespace"] = flow.namespace
+        if flow.description is not None:
+            out["description"] = flow.description
+        if flow.labels or "labels" in flow.explicit:
+            out["labels"] = dict(flow.labels)
+        if flow.parameters or "parameters" in flow.explicit:
+            out["inputs"] = [self.parameter(p) for p in flow.parameters]
+        if flow.variables or "variables" in flow.explicit:
+            out["variables"] = {k: to_yaml_value(v) for k, v in flow.variables.items()}
+        out["tasks"] = self.tasks(flow.steps)
+        if flow.on_failure or "on_failure" in flow.explicit:
+            out["errors"] = self.tasks(flow.on_failure)
+        if flow.finally_steps or "finally_steps" in flow.explicit:
+            out["finally"] = self.tasks(flow.finally_steps)
+        if flow.triggers or "triggers" in flow.explicit:
+            written = (self.trigger(t) for t in flow.triggers)
+            out["triggers"] = [t for t in written if t is not None]
+        if flow.concurrency is not None:
+            c = flow.concurrency
+            out["concurrency"] = {
+                "limit": c.limit,
+                **({"behavior": c.behavior.value} if c.behavior else {}),
+                **c.extras,
+            }
+        if flow.outputs or "outputs" in flow.explicit:
+            out["outputs"] = [self.output(o) for o in flow.outputs]
+        if flow.retry is not None:
+            out["retry"] = self.retry(flow.retry)
+        if flow.disabled or "disabled" in flow.explicit:
+            out["disabled"] = flow.disabled
+        for key, value in flow.extras.items():
+            out.setdefault(key, value)
+        rank = {k: i for i, k in enumerate(FLOW_KEY_ORDER)}
+        return dict(sorted(out.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
+    def parameter(self, param: Parameter) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": param.name}
+        out["type"] = param.type_name or self.cat.canonical_input_type.get(
+            param.type.value, param.type.value.upper()
+        )
+        if param.description is not None or "description" in param.explicit:
+            out["description"] = param.description
+        if not param.required or "required" in param.explicit:
+            out["required"] = param.required
+        if param.default is not None:
+            out["defaults"] = to_yaml_value(param.default)
+        if param.values is not None:
+            out["values"] = list(param.values)
+        if param.item_type is not None:
+            out["itemType"] = self.cat.canonical_input_type.get(
+                param.item_type.value, param.item_type.value.upper()
+            )
+        for key, value in param.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    def output(self, output) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": output.id}
+        if output.type is not None:
+            out["type"] = output.type
+        if output.description is not None:
+            out["description"] = output.description
+        out["value"] = to_yaml_value(output.value)
+        for key, value in output.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def tasks(self, steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+        return [self.task(step) for step in steps]
+
+    def entry_for(self, node: Node, table: str = "tasks") -> TypeEntry | None:
+        for entry in self.cat.entries_for_node(node.kind, table):
+            if all(getattr(node, k, None) == v for k, v in entry.fixed.items()) and all(
+                getattr(node, k, None) is not None for k in entry.requires
+            ):
+                return entry
+        return None
+
+    def task(self, step: Step, in_dag: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": step.id}
+        body: dict[str, Any] = {}
+        payload: Node = step.action if isinstance(step, TaskStep) else step
+        if isinstance(payload, PluginCall):
+            out["type"] = payload.type
+            body.update(payload.properties)
+        else:
+            entry = self.entry_for(payload)
+            if entry is None:
+                self.warn(step, f"{payload.kind} step {step.id!r}", "no Kestra type expresses it")
+                out["type"] = "io.kestra.plugin.core.log.Log"
+                body["message"] = f"flowbridge: {payload.kind} step {step.id!r} not converted"
+            else:
+                out["type"] = entry.type_name
+                specs = {k: s for k, s in entry.properties.items() if s.field not in entry.fixed}
+                if entry.flowable:
+                    specs.update(self.cat.flowable)
+                explicit = payload.explicit if isinstance(step, TaskStep) else step.explicit
+                self.props(specs, payload, body, explicit)
+        common: dict[str, Any] = {}
+        self.props(self.cat.common, step, common)
+        if step.depends_on and not in_dag:
+            self.warn(step, f"dependencies of step {step.id!r}", "only Dag children have dependsOn")
+        if step.tags:
+            self.warn(step, f"tags of step {step.id!r}", "Kestra tasks have no tags")
+        for key in _LEADING_TASK_KEYS:
+            if key in common:
+                out[key] = common.pop(key)
+        out.update({k: v for k, v in body.items() if k not in _TRAILING_TASK_KEYS})
+        out.update(common)
+        for key, value in step.extras.items():
+            out.setdefault(key, value)
+        out.update({k: body[k] for k in _TRAILING_TASK_KEYS if k in body})
+        return out
+
+    def dag_item(self, step: Step) -> dict[str, Any]:
+        item: dict[str, Any] = {"task": self.task(step, in_dag=True)}
+        if step.depends_on or "depends_on" in step.explicit:
+            item["dependsOn"] = list(step.depends_on)
+        return item
+
+    def retry(self, retry: RetryPolicy) -> dict[str, Any]:
+        kind = retry.kind
+        interval = retry.interval
+        if kind is RetryKind.EXPLICIT:
+            kind, interval = RetryKind.CONSTANT, max(retry.delays, default=timedelta(0))
+            self.warn(
+                retry,
+                "a list of retry delays",
+                "written as a constant retry at the " "longest delay",
+            )
+        out: dict[str, Any] = {"type": kind.value}
+        if retry.max_attempts is not None:
+            out["maxAttempts"] = retry.max_attempts
+        for key, value in (
+            ("interval", interval),
+            ("minInterval", retry.min_interval),
+            ("maxInterval", retry.max_interval),
+            ("maxDuration", retry.max_duration),
+        ):
+            if value is not None:
+                out[key] = format_duration(value)
+        if retry.factor is not None:
+            out["delayFactor"] = retry.factor
+        if retry.jitter is not None:
+            self.warn(retry, "retry jitter", "Kestra has no jitter; use a random retry")
+        for key, value in retry.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    def cache(self, cache: CachePolicy) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if cache.enabled or "enabled" in cache.explicit:
+            out["enabled"] = cache.enabled
+        if cache.ttl is not None:
+            out["ttl"] = format_duration(cache.ttl)
+        for key, value in cache.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    # --- triggers --------------------------------------------------------------------------
+
+    def trigger(self, trigger) -> dict[str, Any] | None:
+        out: dict[str, Any] = {"id": trigger.id}
+        if isinstance(trigger, PluginTrigger):
+            out["type"] = trigger.type
+            common: dict[str, Any] = {}
+            self.props(self.cat.trigger_common, trigger, common)
+            out.update({k: v for k, v in common.items() if k != "id"})
+            for key, value in trigger.properties.items():
+                out.setdefault(key, value)
+            return out
+        entry = self.entry_for(trigger, "triggers")
+        if entry is None or (trigger.kind == "schedule" and trigger.cron is None):
+            self.warn(
+                trigger,
+                f"{trigger.kind} trigger {trigger.id!r}",
+                "Kestra schedules need a cron expression; the trigger is left out",
+            )
+            return None
+        out["type"] = entry.type_name
+        common: dict[str, Any] = {}
+        self.props(self.cat.trigger_common, trigger, common)
+        disabled = {k: common.pop(k) for k in ("disabled",) if k in common}
+        out.update(common)
+        self.props(entry.properties, trigger, out)
+        out.update(disabled)
+        for key, value in trigger.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    def upstream(self, upstream: UpstreamFlow) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if upstream.namespace is not None:
+            out["namespace"] = upstream.namespace
+        if upstream.flow_id is not None:
+            out["flowId"] = upstream.flow_id
+        if upstream.states or "states" in upstream.explicit:
+            out["states"] = list(upstream.states)
+        return out
+
+
+__all__ = ["write_kestra", "dump_yaml"]

@@ -1,0 +1,69 @@
+"""The formats flowbridge reads and writes, by name. The CLI only talks to this registry,
+never to a reader's internals (as pandoc and sqlglot do). Readers and writers are imported
+lazily so that commands pay only for what they use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Format:
+    """One side: file suffixes, a reader (path → ReadResult) and a writer (flows → text,
+    diagnostics), given as ``module:function`` and resolved on first use."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    output_suffix: str
+    reader: str | None
+    writer: str | None
+
+    def _resolve(self, target: str | None, what: str) -> Callable[..., Any]:
+        if target is None:
+            raise NotImplementedError(f"the {self.name} {what} is not available yet")
+        module, _, name = target.partition(":")
+        return getattr(import_module(module), name)
+
+    def read(self, path: Path) -> Any:
+        """Read a file of this format: an object with ``flows`` and ``diagnostics``."""
+        return self._resolve(self.reader, "reader")(path)
+
+    def write(self, flows: list[Any]) -> tuple[str, list[Any]]:
+        """Write flows in this format."""
+        return self._resolve(self.writer, "writer")(flows)
+
+    @property
+    def can_read(self) -> bool:
+        return self.reader is not None
+
+    @property
+    def can_write(self) -> bool:
+        return self.writer is not None
+
+
+FORMATS: dict[str, Format] = {
+    "kestra": Format(
+        name="kestra",
+        suffixes=(".yaml", ".yml"),
+        output_suffix=".yaml",
+        reader="transpile.kestra.reader:read_kestra_file",
+        writer="transpile.kestra.writer:write_kestra",
+    ),
+    "prefect": Format(
+        name="prefect",
+        suffixes=(".py",),
+        output_suffix=".py",
+        reader=None,
+        writer=None,
+    ),
+}
+
+
+def format_of(path: Path) -> Format | None:
+    """The format a file's suffix says it is in."""
+    suffix = path.suffix.lower()
+    return next((f for f in FORMATS.values() if suffix in f.suffixes), None)
