@@ -232,8 +232,6 @@ K119 = Code(
     "Tasks and triggers outside the modelled catalogue keep every property as is.",
     Fidelity.CARRIED,
 )
-K120 = Code("K120", E, "task is missing 'type'", "Every task and trigger names its plugin type.")
-
 # --- K2: Kestra writer ----------------------------------------------------------------------
 K201 = Code(
     "K201",

@@ -34,16 +34,12 @@ from ir.steps import (
 )
 from ir.triggers import TRIGGER_TYPES, PluginTrigger, UpstreamFlow
 
-from . import pebble
+from . import pebble, schema
 from .loader import Document, load_documents, read_file
 from .values import from_yaml_value, parse_duration, plain
 
-FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
-NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 # System labels a flow may set itself; Kestra rejects any other "system." label.
 USER_SYSTEM_LABELS = frozenset({"system.readOnly", "system.correlationId"})
-INPUT_ID = re.compile(r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
 
 _STEP_KINDS = {cls.model_fields["kind"].default: cls for cls in STEP_TYPES}
 _ACTION_KINDS = {
@@ -107,6 +103,31 @@ class _Lowering:
 
     def report(self, code: codes.Code, path: Path_, at_key: bool = False, **fields: Any) -> None:
         self.diagnostics.append(code.at(self.span(path, at_key), **fields))
+
+    def reported(self, path: Path_) -> bool:
+        """True when a diagnostic already points at ``path`` or inside it."""
+        pointer = self.span(path).path or ""
+        return any(
+            d.span is not None
+            and d.span.path is not None
+            and (d.span.path == pointer or d.span.path.startswith(pointer + "/"))
+            for d in self.diagnostics
+        )
+
+    def validate(self, model: type, data: Any, path: Path_) -> None:
+        """Check ``data`` against a model of Kestra's core structure (see :mod:`.schema`)."""
+        self.diagnostics.extend(schema.check(model, data, path, self.span))
+
+    def header(self, model: type, data: Any, path: Path_) -> str | None:
+        """Validate a task or trigger header; its type name ("" when missing), or None when
+        the item is not a mapping at all."""
+        if not isinstance(data, dict):
+            what = "task" if model is schema.KTask else "trigger"
+            self.report(codes.K105, path, what=what, expected="a mapping", found=_type_name(data))
+            return None
+        self.validate(model, data, path)
+        raw_type = data.get("type")
+        return raw_type if isinstance(raw_type, str) else ""
 
     def expr(self, value: Any, path: Path_) -> Expr:
         problems: list[tuple[tuple, pebble.TemplateProblem]] = []
@@ -187,6 +208,8 @@ class _Lowering:
                 extras[key] = plain(value)
                 if value is None and not spec.required:
                     continue  # an explicit null for an optional property: carried, harmless
+                if self.reported((*path, key)):
+                    continue  # the schema check already said what is wrong with it
                 if spec.conv == "duration":
                     self.report(codes.K116, (*path, key), what=key, value=plain(value))
                 elif spec.required and value is None or spec.conv in ("steps", "dag"):
@@ -210,12 +233,10 @@ class _Lowering:
         fields: dict[str, Any] = {}
         extras: dict[str, Any] = {}
         explicit: set[str] = set()
-        for required in ("id", "namespace", "tasks"):
-            if required not in data:
-                self.report(codes.K103, (), name=required)
+        self.validate(schema.KFlow, data, ())
         handlers = {
-            "id": self._flow_id,
-            "namespace": self._namespace,
+            "id": self._string,
+            "namespace": self._string,
             "description": self._flow_description,
             "labels": self._labels,
             "inputs": self._inputs,
@@ -254,9 +275,8 @@ class _Lowering:
             try:
                 fields[target[key]] = handler(value, path)
                 explicit.add(target[key])
-            except _Invalid as bad:
-                extras[key] = plain(value)
-                self.report(codes.K105, path, what=key, expected=str(bad), found=_type_name(value))
+            except _Invalid:
+                extras[key] = plain(value)  # the schema check above has reported it
         fields.setdefault("id", "")
         flow = Flow(**fields, extras=extras, span=self.span(()), explicit=frozenset(explicit))
         self._check_flow(flow, data)
@@ -264,7 +284,7 @@ class _Lowering:
 
     def _flow_extra(self, key: str, value: Any, extras: dict[str, Any]) -> None:
         if key == "taskDefaults":
-            self.report(codes.K117, (key,), key=True, old="taskDefaults", new="pluginDefaults")
+            self.report(codes.K117, (key,), at_key=True, old="taskDefaults", new="pluginDefaults")
             key = "pluginDefaults"
         if key == "workerGroup":
             self.report(codes.K115, (key,), at_key=True)
@@ -275,18 +295,9 @@ class _Lowering:
                     self.report(codes.K109, ("listeners", i), what="listeners[].tasks")
         extras[key] = plain(value)
 
-    def _flow_id(self, value: Any, path: Path_) -> str:
+    def _string(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str):
             raise _Invalid("a string")
-        if not FLOW_ID.match(value) or len(value) > 100:
-            self.report(codes.K104, path, what="flow id", value=value, pattern=FLOW_ID.pattern)
-        return str(value)
-
-    def _namespace(self, value: Any, path: Path_) -> str:
-        if not isinstance(value, str):
-            raise _Invalid("a string")
-        if not NAMESPACE.match(value) or len(value) > 150:
-            self.report(codes.K104, path, what="namespace", value=value, pattern=NAMESPACE.pattern)
         return str(value)
 
     def _flow_description(self, value: Any, path: Path_) -> str | None:
@@ -319,12 +330,8 @@ class _Lowering:
         return {str(k): self.expr(v, (*path, k)) for k, v in value.items()}
 
     def _flow_tasks(self, value: Any, path: Path_) -> tuple[Step, ...]:
-        if value is None and path == ("tasks",):
-            raise _Invalid("a non-empty list of tasks")
         if not isinstance(value, list):
             raise _Invalid("a list of tasks")
-        if not value and path == ("tasks",):
-            self.report(codes.K109, path, what="tasks")
         return self.tasks(value, path)
 
     # --- inputs ----------------------------------------------------------------------------
@@ -350,25 +357,17 @@ class _Lowering:
                 codes.K105, path, what="input", expected="a mapping", found=_type_name(data)
             )
             return None
+        self.validate(schema.KInput, data, path)
         data = dict(data)
         if "name" in data and "id" not in data:
-            self.report(codes.K117, (*path, "name"), key=True, old="name", new="id")
+            self.report(codes.K117, (*path, "name"), at_key=True, old="name", new="id")
             data = {("id" if k == "name" else k): v for k, v in data.items()}
         fields: dict[str, Any] = {}
         extras: dict[str, Any] = {}
         explicit: set[str] = set()
         name = data.get("id")
-        if not isinstance(name, str):
-            self.report(codes.K103, path, name="id")
-            name = "" if name is None else str(name)
-        elif not INPUT_ID.match(name):
-            self.report(
-                codes.K104, (*path, "id"), what="input id", value=name, pattern=INPUT_ID.pattern
-            )
-        fields["name"] = name
+        fields["name"] = "" if name is None else str(name)
         kestra_type = data.get("type")
-        if kestra_type is None:
-            self.report(codes.K103, path, name="type")
         ir_type = self.cat.input_types.get(str(kestra_type).upper()) if kestra_type else None
         if kestra_type is not None:
             explicit.add("type")
@@ -448,20 +447,10 @@ class _Lowering:
         return tuple(steps)
 
     def task(self, data: Any, path: Path_) -> Step | None:
-        if not isinstance(data, dict):
-            self.report(codes.K105, path, what="task", expected="a mapping", found=_type_name(data))
+        raw_type = self.header(schema.KTask, data, path)
+        if raw_type is None:
             return None
-        raw_type = data.get("type")
-        if not isinstance(raw_type, str):
-            self.report(codes.K120, path)
-            raw_type = ""
         type_name = self.cat.canonical_type(raw_type)
-        if "id" not in data:
-            self.report(codes.K103, path, name="id")
-        elif isinstance(data["id"], str) and not TASK_ID.match(data["id"]):
-            self.report(
-                codes.K104, (*path, "id"), what="task id", value=data["id"], pattern=TASK_ID.pattern
-            )
         entry = self.cat.tasks.get(type_name)
         if entry is None and self.cat.is_unknown_core(type_name):
             self.report(codes.K107, (*path, "type"), type=raw_type)
@@ -507,7 +496,7 @@ class _Lowering:
             if key in specs or key in self.cat.common:
                 continue
             if entry.closed and key not in self.cat.common_extras:
-                self.report(codes.K106, (*path, key), key=True, name=key, type=entry.type_name)
+                self.report(codes.K106, (*path, key), at_key=True, name=key, type=entry.type_name)
             node_extras[key] = plain(value)
         missing = [
             s.key for s in entry.properties.values() if s.required and (s.field not in node_fields)
@@ -582,6 +571,8 @@ class _Lowering:
         return tuple(steps)
 
     def retry(self, value: Any, path: Path_) -> RetryPolicy:
+        if path != ("retry",):  # the flow's own retry was checked with the flow
+            self.validate(schema.KRetry, value, path)
         if not isinstance(value, dict):
             raise _Invalid("a mapping")
         kinds = {
@@ -610,7 +601,7 @@ class _Lowering:
                 and not isinstance(item, bool)
             ):
                 if key == "maxAttempt":
-                    self.report(codes.K117, here, key=True, old="maxAttempt", new="maxAttempts")
+                    self.report(codes.K117, here, at_key=True, old="maxAttempt", new="maxAttempts")
                 fields["max_attempts"] = int(item)
             elif key in durations and parse_duration(item) is not None:
                 fields[durations[key]] = parse_duration(item)
@@ -714,25 +705,9 @@ class _Lowering:
         return tuple(triggers)
 
     def trigger(self, data: Any, path: Path_):
-        if not isinstance(data, dict):
-            self.report(
-                codes.K105, path, what="trigger", expected="a mapping", found=_type_name(data)
-            )
+        raw_type = self.header(schema.KTrigger, data, path)
+        if raw_type is None:
             return None
-        raw_type = data.get("type")
-        if not isinstance(raw_type, str):
-            self.report(codes.K120, path)
-            raw_type = ""
-        if "id" not in data:
-            self.report(codes.K103, path, name="id")
-        elif isinstance(data["id"], str) and not TASK_ID.match(data["id"]):
-            self.report(
-                codes.K104,
-                (*path, "id"),
-                what="trigger id",
-                value=data["id"],
-                pattern=TASK_ID.pattern,
-            )
         type_name = self.cat.canonical_type(raw_type)
         fields: dict[str, Any] = {}
         extras: dict[str, Any] = {}
