@@ -30,33 +30,32 @@ class PythonFunction(Node):
     dependencies: tuple[str, ...] = ()
 
 
-class Script(Node):
+class _ProcessOptions(Node):
+    """What a script or a command list runs with: language, environment, dependencies,
+    commands run first, a container image and the files passed in and out."""
+
+    language: str
+    env: Expr | None = None
+    dependencies: Expr | None = None
+    before_commands: Expr | None = None
+    container_image: Expr | None = None
+    input_files: Expr | None = None
+    output_files: Expr | None = None
+
+
+class Script(_ProcessOptions):
     """A script in some language (python, shell, node, r, julia, ruby, powershell, …).
     ``source`` is a template: Kestra renders expressions in it before running."""
 
     kind: _L["script"] = "script"
-    language: str
     source: Expr
-    env: Expr | None = None
-    dependencies: Expr | None = None
-    before_commands: Expr | None = None
-    container_image: Expr | None = None
-    input_files: Expr | None = None
-    output_files: Expr | None = None
 
 
-class Commands(Node):
+class Commands(_ProcessOptions):
     """A list of commands run by a language's interpreter or a shell."""
 
     kind: _L["commands"] = "commands"
-    language: str
     commands: Expr
-    env: Expr | None = None
-    dependencies: Expr | None = None
-    before_commands: Expr | None = None
-    container_image: Expr | None = None
-    input_files: Expr | None = None
-    output_files: Expr | None = None
 
 
 class Log(Node):

@@ -103,7 +103,7 @@ def convert(
     from ir.base import Span
 
     from .project import discover, write_atomic
-    from .registry import FORMATS, format_of
+    from .registry import FORMATS, reader_for
 
     outcome = Outcome()
     target = FORMATS.get(to)
@@ -134,16 +134,10 @@ def convert(
         pairs = [(source, out)]
 
     for path, out in pairs:
-        fmt = format_of(path)
+        fmt, problem = reader_for(path)
         outcome.files += 1
-        if fmt is None or not fmt.can_read:
-            outcome.diagnostics.append(
-                codes.F007.at(
-                    Span(file=str(path)),
-                    name=path.suffix or path.name,
-                    known=", ".join(n for n, f in FORMATS.items() if f.can_read),
-                )
-            )
+        if fmt is None:
+            outcome.diagnostics.append(problem)
             continue
         result = fmt.read(path)
         outcome.diagnostics.extend(result.diagnostics)
@@ -178,22 +172,14 @@ def show_ir(
     source: Path = typer.Argument(..., help="A flow file."),
 ) -> None:
     """Print the IR of a flow file as JSON (a JSON list when the file holds several flows)."""
-    from ir import codes
-    from ir.base import Span
     from ir.serde import dump_flow
 
-    from .registry import FORMATS, format_of
+    from .registry import reader_for
 
     outcome = Outcome(files=1)
-    fmt = format_of(source)
-    if fmt is None or not fmt.can_read:
-        outcome.diagnostics.append(
-            codes.F007.at(
-                Span(file=str(source)),
-                name=source.suffix or source.name,
-                known=", ".join(n for n, f in FORMATS.items() if f.can_read),
-            )
-        )
+    fmt, problem = reader_for(source)
+    if fmt is None:
+        outcome.diagnostics.append(problem)
     else:
         result = fmt.read(source)
         outcome.diagnostics.extend(result.diagnostics)

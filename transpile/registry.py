@@ -67,3 +67,15 @@ def format_of(path: Path) -> Format | None:
     """The format a file's suffix says it is in."""
     suffix = path.suffix.lower()
     return next((f for f in FORMATS.values() if suffix in f.suffixes), None)
+
+
+def reader_for(path: Path) -> tuple[Format | None, Any]:
+    """The format that can read ``path``, or None and the diagnostic that says why not."""
+    from ir import codes
+    from ir.base import Span
+
+    fmt = format_of(path)
+    if fmt is not None and fmt.can_read:
+        return fmt, None
+    known = ", ".join(n for n, f in FORMATS.items() if f.can_read)
+    return None, codes.F007.at(Span(file=str(path)), name=path.suffix or path.name, known=known)

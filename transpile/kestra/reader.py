@@ -36,6 +36,7 @@ from ir.triggers import TRIGGER_TYPES, PluginTrigger, UpstreamFlow
 
 from . import pebble, schema
 from .loader import Document, load_documents, read_file
+from .schema import type_name as _type_name
 from .values import from_yaml_value, parse_duration, plain
 
 # System labels a flow may set itself; Kestra rejects any other "system." label.
@@ -811,16 +812,6 @@ def _kind_label(step: Step) -> str:
     if isinstance(step, TaskStep) and isinstance(step.action, PluginCall):
         return step.action.type
     return step.kind
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _short(value: Any) -> str:

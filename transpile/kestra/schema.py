@@ -174,10 +174,10 @@ def _diagnostic(model, error, path, span) -> Diagnostic:
             span(where, False),
             what=what,
             expected=str(error["msg"]).split(", ", 1)[-1],
-            found=_type_name(value),
+            found=type_name(value),
         )
     return codes.K105.at(
-        span(where, False), what=what, expected=_expected(error), found=_type_name(value)
+        span(where, False), what=what, expected=_expected(error), found=type_name(value)
     )
 
 
@@ -189,7 +189,8 @@ def _expected(error: dict[str, Any]) -> str:
     return message
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a diagnostic names the kind of value it found."""
     if value is None:
         return "null"
     if isinstance(value, dict):

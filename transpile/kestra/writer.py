@@ -114,6 +114,13 @@ def dump_yaml(documents: list[Any]) -> str:
     return stream.getvalue()
 
 
+def _keep(node: Node, field: str) -> bool:
+    """Write ``field``: it differs from its default, or the source spelled it out."""
+    value = getattr(node, field)
+    default = type(node).model_fields[field].get_default(call_default_factory=True)
+    return value != default or field in node.explicit
+
+
 class _Writer:
     def __init__(self, cat: Catalogue) -> None:
         self.cat = cat
@@ -160,8 +167,7 @@ class _Writer:
             if spec.field is None or spec.field not in fields:
                 continue
             value = getattr(node, spec.field)
-            default = fields[spec.field].get_default(call_default_factory=True)
-            if value == default and spec.field not in explicit:
+            if not _keep(node, spec.field) and spec.field not in explicit:
                 continue
             if value is None:
                 out[key] = None
@@ -172,22 +178,22 @@ class _Writer:
 
     def flow(self, flow: Flow) -> dict[str, Any]:
         out: dict[str, Any] = {"id": flow.id}
-        if flow.namespace is not None:
+        if _keep(flow, "namespace"):
             out["namespace"] = flow.namespace
-        if flow.description is not None:
+        if _keep(flow, "description"):
             out["description"] = flow.description
-        if flow.labels or "labels" in flow.explicit:
+        if _keep(flow, "labels"):
             out["labels"] = dict(flow.labels)
-        if flow.parameters or "parameters" in flow.explicit:
+        if _keep(flow, "parameters"):
             out["inputs"] = [self.parameter(p) for p in flow.parameters]
-        if flow.variables or "variables" in flow.explicit:
+        if _keep(flow, "variables"):
             out["variables"] = {k: to_yaml_value(v) for k, v in flow.variables.items()}
         out["tasks"] = self.tasks(flow.steps)
-        if flow.on_failure or "on_failure" in flow.explicit:
+        if _keep(flow, "on_failure"):
             out["errors"] = self.tasks(flow.on_failure)
-        if flow.finally_steps or "finally_steps" in flow.explicit:
+        if _keep(flow, "finally_steps"):
             out["finally"] = self.tasks(flow.finally_steps)
-        if flow.triggers or "triggers" in flow.explicit:
+        if _keep(flow, "triggers"):
             written = (self.trigger(t) for t in flow.triggers)
             out["triggers"] = [t for t in written if t is not None]
         if flow.concurrency is not None:
@@ -197,11 +203,11 @@ class _Writer:
                 **({"behavior": c.behavior.value} if c.behavior else {}),
                 **c.extras,
             }
-        if flow.outputs or "outputs" in flow.explicit:
+        if _keep(flow, "outputs"):
             out["outputs"] = [self.output(o) for o in flow.outputs]
         if flow.retry is not None:
             out["retry"] = self.retry(flow.retry)
-        if flow.disabled or "disabled" in flow.explicit:
+        if _keep(flow, "disabled"):
             out["disabled"] = flow.disabled
         for key, value in flow.extras.items():
             out.setdefault(key, value)
@@ -213,9 +219,9 @@ class _Writer:
         out["type"] = param.type_name or self.cat.canonical_input_type.get(
             param.type.value, param.type.value.upper()
         )
-        if param.description is not None or "description" in param.explicit:
+        if _keep(param, "description"):
             out["description"] = param.description
-        if not param.required or "required" in param.explicit:
+        if _keep(param, "required"):
             out["required"] = param.required
         if param.default is not None:
             out["defaults"] = to_yaml_value(param.default)
@@ -291,7 +297,7 @@ class _Writer:
 
     def dag_item(self, step: Step) -> dict[str, Any]:
         item: dict[str, Any] = {"task": self.task(step, in_dag=True)}
-        if step.depends_on or "depends_on" in step.explicit:
+        if _keep(step, "depends_on"):
             item["dependsOn"] = list(step.depends_on)
         return item
 
@@ -326,7 +332,7 @@ class _Writer:
 
     def cache(self, cache: CachePolicy) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if cache.enabled or "enabled" in cache.explicit:
+        if cache.enabled or "enabled" in cache.explicit:  # Kestra's default is disabled
             out["enabled"] = cache.enabled
         if cache.ttl is not None:
             out["ttl"] = format_duration(cache.ttl)
@@ -367,11 +373,11 @@ class _Writer:
 
     def upstream(self, upstream: UpstreamFlow) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if upstream.namespace is not None:
+        if _keep(upstream, "namespace"):
             out["namespace"] = upstream.namespace
-        if upstream.flow_id is not None:
+        if _keep(upstream, "flow_id"):
             out["flowId"] = upstream.flow_id
-        if upstream.states or "states" in upstream.explicit:
+        if _keep(upstream, "states"):
             out["states"] = list(upstream.states)
         return out
 
