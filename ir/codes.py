@@ -232,6 +232,16 @@ K119 = Code(
     "Tasks and triggers outside the modelled catalogue keep every property as is.",
     Fidelity.CARRIED,
 )
+K121 = Code(
+    "K121",
+    INFO,
+    "{what} is carried verbatim: {reason}",
+    "A legitimate construct the IR does not model (an expression where a duration is "
+    "expected, preconditions beyond a list of flows). It is written back unchanged; "
+    "conversion to Prefect reports it again.",
+    Fidelity.CARRIED,
+)
+
 # --- K2: Kestra writer ----------------------------------------------------------------------
 K201 = Code(
     "K201",

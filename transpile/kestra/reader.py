@@ -105,6 +105,15 @@ class _Lowering:
     def report(self, code: codes.Code, path: Path_, at_key: bool = False, **fields: Any) -> None:
         self.diagnostics.append(code.at(self.span(path, at_key), **fields))
 
+    def bad_duration(self, path: Path_, value: Any) -> None:
+        """Report a duration that is not ISO-8601: an expression is legitimate (carried),
+        anything else is a mistake."""
+        key = str(path[-1])
+        if isinstance(value, str) and "{{" in value:
+            self.report(codes.K121, path, what=key, reason="a duration computed by an expression")
+        else:
+            self.report(codes.K116, path, what=key, value=plain(value))
+
     def reported(self, path: Path_) -> bool:
         """True when a diagnostic already points at ``path`` or inside it."""
         pointer = self.span(path).path or ""
@@ -212,7 +221,9 @@ class _Lowering:
                 if self.reported((*path, key)):
                     continue  # the schema check already said what is wrong with it
                 if spec.conv == "duration":
-                    self.report(codes.K116, (*path, key), what=key, value=plain(value))
+                    self.bad_duration((*path, key), value)
+                elif spec.conv == "preconditions" and isinstance(value, dict):
+                    self.report(codes.K121, (*path, key), what=key, reason=str(bad))
                 elif spec.required and value is None or spec.conv in ("steps", "dag"):
                     self.report(
                         codes.K105,
@@ -614,7 +625,7 @@ class _Lowering:
                 fields["factor"] = float(item)
             else:
                 if key in durations:
-                    self.report(codes.K116, here, what=key, value=plain(item))
+                    self.bad_duration(here, item)
                 extras[key] = plain(item)
         return RetryPolicy(
             **fields, extras=extras, span=self.span(path), explicit=frozenset({"kind"})
@@ -747,8 +758,8 @@ class _Lowering:
 
     def preconditions(self, value: Any) -> tuple[UpstreamFlow, ...]:
         """Only the plain form ``{flows: [{namespace, flowId, states}]}`` is modelled."""
-        if not isinstance(value, dict) or set(value) - {"flows", "id"} or "id" in value:
-            raise _Invalid("preconditions with only flows")
+        if not isinstance(value, dict) or set(value) != {"flows"}:
+            raise _Invalid("only a list of flows is modelled")
         flows = value.get("flows")
         if not isinstance(flows, list):
             raise _Invalid("a list of flows")

@@ -52,8 +52,9 @@ def parse_duration(value: Any) -> dt.timedelta | None:
     """An ISO-8601 duration (``PT10M``, ``P1DT2H``, ``PT0.5S``) as a timedelta, else None."""
     if not isinstance(value, str):
         return None
-    match = _DURATION.match(value.strip())
-    if not match or value.strip() in ("P", "PT") or value.strip().endswith("T"):
+    text = value.strip().upper()  # java.time.Duration.parse ignores case
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
         return None
     parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
     return dt.timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
