@@ -252,6 +252,108 @@ K201 = Code(
     Fidelity.NONE,
 )
 
+# --- P1: Prefect reader (Python → IR) --------------------------------------------------------
+P100 = Code(
+    "P100",
+    E,
+    "cannot parse Python: {reason}",
+    "The file is not valid Python; it is skipped and the rest of the repo converts.",
+)
+P101 = Code(
+    "P101",
+    W,
+    "statement cannot be mapped; carried as a python script step",
+    "The flow body holds code with no Kestra counterpart (a while loop, a try block, "
+    "arbitrary computation). It runs as a python Script task holding the code.",
+    Fidelity.CARRIED,
+)
+P102 = Code(
+    "P102",
+    W,
+    "{option}={value} has no Kestra counterpart",
+    "A decorator or call option is not converted; the behaviour it gave is lost.",
+    Fidelity.NONE,
+)
+P103 = Code(
+    "P103",
+    W,
+    "{option} approximated: {reason}",
+    "The option converts to the closest Kestra setting; the difference is stated.",
+    Fidelity.APPROX,
+)
+P104 = Code(
+    "P104",
+    W,
+    "state hook {hook} is not converted",
+    "Prefect state hooks (on_failure, on_completion, …) run Python callbacks; Kestra "
+    "uses errors/finally tasks or flow triggers instead.",
+    Fidelity.NONE,
+)
+P105 = Code(
+    "P105",
+    W,
+    "cannot resolve {name!r}; the call is carried as a python script step",
+    "The callee is neither a task nor a flow flowbridge found statically.",
+    Fidelity.CARRIED,
+)
+P106 = Code(
+    "P106",
+    INFO,
+    "parameter {name!r}: {reason}",
+    "The parameter's Python type maps to the closest Kestra input type.",
+    Fidelity.APPROX,
+)
+P107 = Code(
+    "P107",
+    INFO,
+    "flow name {name!r} written as id {id!r}",
+    "Kestra ids allow letters, digits, '_', '-' and '.'; other characters are replaced.",
+)
+P108 = Code(
+    "P108",
+    INFO,
+    "no @flow found in {path}",
+    "The file defines no flow; its tasks are still available to other modules.",
+)
+P109 = Code(
+    "P109",
+    W,
+    "Prefect 1 API ({what}) is not supported",
+    "Prefect 1 flows (`with Flow(...)`) use a different, static API.",
+    Fidelity.NONE,
+)
+
+# --- D1: deployments and schedules (Prefect) -------------------------------------------------
+D101 = Code(
+    "D101",
+    W,
+    "schedule {what} approximated: {reason}",
+    "The schedule converts to the closest Kestra cron schedule.",
+    Fidelity.APPROX,
+)
+D102 = Code(
+    "D102",
+    W,
+    "deployment trigger not converted: {reason}",
+    "Only a trigger on another flow's completion has a Kestra counterpart (Flow " "trigger).",
+    Fidelity.NONE,
+)
+D103 = Code(
+    "D103",
+    E,
+    "invalid prefect.yaml: {reason}",
+    "The deployment file does not match Prefect's schema.",
+)
+
+# --- T1: IR passes ---------------------------------------------------------------------------
+T101 = Code(
+    "T101",
+    W,
+    "{what}: {reason}",
+    "A rewrite between IR and a target could not keep the construct exactly.",
+    Fidelity.APPROX,
+)
+
 # --- X: expressions -------------------------------------------------------------------------
 X101 = Code(
     "X101",

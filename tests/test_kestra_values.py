@@ -19,8 +19,14 @@ from transpile.kestra.values import (
 
 @pytest.mark.parametrize(
     "text, seconds",
-    [("PT10M", 600), ("P1D", 86400), ("P1DT2H", 93600), ("PT0.25s", 0.25), ("pt1h30m", 5400),
-     ("PT90S", 90)],
+    [
+        ("PT10M", 600),
+        ("P1D", 86400),
+        ("P1DT2H", 93600),
+        ("PT0.25s", 0.25),
+        ("pt1h30m", 5400),
+        ("PT90S", 90),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)

@@ -9,7 +9,6 @@ in a :class:`~ir.steps.PluginCall`), so that writing the flow back loses nothing
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from ir.steps import (
 )
 from ir.triggers import TRIGGER_TYPES, PluginTrigger, UpstreamFlow
 
+from ..result import ReadResult
 from . import pebble, schema
 from .loader import Document, load_documents, read_file
 from .schema import type_name as _type_name
@@ -50,14 +50,6 @@ _ACTION_KINDS = {
 _TRIGGER_KINDS = {cls.model_fields["kind"].default: cls for cls in TRIGGER_TYPES}
 
 Path_ = tuple[str | int, ...]
-
-
-@dataclass
-class ReadResult:
-    """What a read produced: one flow per YAML document, and the diagnostics."""
-
-    flows: list[Flow] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def read_kestra(source: bytes | str, file: str | None = None) -> ReadResult:
