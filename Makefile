@@ -16,15 +16,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	rm -rf build/demo
+	@echo "== Kestra YAML (0.x spellings) -> current Kestra YAML"
 	$(BIN)/flowbridge convert examples/kestra --to kestra -o build/demo/kestra
-	@echo "--- build/demo/kestra/etl/daily_sales.yaml"
-	@cat build/demo/kestra/etl/daily_sales.yaml
+	@echo "== a Prefect repo -> Kestra YAML (report in build/demo/report.md)"
+	$(BIN)/flowbridge convert examples/prefect --to kestra -o build/demo/from-prefect --report build/demo/report.md
+	@echo "--- build/demo/from-prefect/sales/daily-sales.yaml"
+	@cat build/demo/from-prefect/sales/daily-sales.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/kestra_roundtrip.py
+	$(BIN)/python bench/prefect_convert.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

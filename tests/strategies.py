@@ -80,6 +80,9 @@ NASTY = st.sampled_from(
         " leading",
         "{{ not a template }}",
         "{% if x %}raw{% endif %}",
+        "nel\x85line",
+        "line\u2028separator",
+        "{%endraw%} {{ x }}",
         "multi\nline\nscript\n",
     ]
 )

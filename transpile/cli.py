@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +95,12 @@ def convert(
     output: Path = typer.Option(
         ..., "-o", "--output", help="Output file or directory ('-' for stdout)."
     ),
+    namespace: str | None = typer.Option(
+        None, "--namespace", help="Kestra namespace for flows read from Python."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write a Markdown report of the conversion to this file."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace existing output files."),
     partial: bool = typer.Option(
         False, "--partial", help="Write flows even when they have error diagnostics."
@@ -102,8 +110,9 @@ def convert(
     from ir import codes
     from ir.base import Span
 
-    from .project import discover, write_atomic
+    from .project import discover, output_paths, resolve_namespace, write_atomic
     from .registry import FORMATS, reader_for
+    from .report import FlowReport, render_report
 
     outcome = Outcome()
     target = FORMATS.get(to)
@@ -112,59 +121,100 @@ def convert(
         reason = f"writing {to} is not available yet" if target else f"unknown format {to!r}"
         typer.echo(f"flowbridge: error: {reason}; available: {known}", err=True)
         raise typer.Exit(EXIT_INPUT)
+    if not source.exists() and not source.is_symlink():
+        outcome.diagnostics.append(
+            codes.F001.at(Span(file=str(source)), what="input", reason="no such file or directory")
+        )
+        _emit(outcome)
+        raise typer.Exit(exit_code(outcome))
 
     if source.is_dir():
-        files, found = discover(
-            source, [s for f in FORMATS.values() if f.can_read for s in f.suffixes]
-        )
+        readable = [s for f in FORMATS.values() if f.can_read for s in f.suffixes]
+        files, found = discover(source, readable)
         outcome.diagnostics.extend(found)
         if not files and not found:
             outcome.diagnostics.append(codes.F006.at(Span(file=str(source)), path=str(source)))
-        pairs = [(f, output / f.relative_to(source)) for f in files]
     else:
-        if not source.exists() and not source.is_symlink():
-            outcome.diagnostics.append(
-                codes.F001.at(
-                    Span(file=str(source)), what="input", reason="no such file or directory"
-                )
-            )
-            _emit(outcome)
-            raise typer.Exit(exit_code(outcome))
-        out = output / source.name if output.is_dir() else output
-        pairs = [(source, out)]
+        files = [source]
+    ns = resolve_namespace(source, namespace)
 
-    for path, out in pairs:
+    by_format: dict[str, list[Path]] = {}
+    for path in files:
         fmt, problem = reader_for(path)
         outcome.files += 1
         if fmt is None:
             outcome.diagnostics.append(problem)
-            continue
-        result = fmt.read(path)
-        outcome.diagnostics.extend(result.diagnostics)
-        outcome.flows += len(result.flows)
-        if not result.flows:
-            continue
-        if any(d.is_error for d in result.diagnostics) and not partial:
-            continue
-        text, found = target.write(result.flows)
-        outcome.diagnostics.extend(found)
-        if str(output) == "-":
-            if outcome.written:
-                sys.stdout.write("---\n")  # several files: one YAML stream
-            sys.stdout.write(text)
-            outcome.written += 1
-            continue
-        if fmt is not target:
-            out = out.with_suffix(target.output_suffix)
-        problem = write_atomic(out, text, force=force)
+        else:
+            by_format.setdefault(fmt.name, []).append(path)
+
+    entries: list[FlowReport] = []
+    with _progress(sum(len(v) for v in by_format.values())) as advance:
+        for name, paths in by_format.items():
+            fmt = FORMATS[name]
+            root = source if source.is_dir() else source.parent
+            results = fmt.read_repo(root, paths, namespace=ns)
+            for path in paths:
+                advance()
+                result = results[path]
+                outcome.diagnostics.extend(result.diagnostics)
+                outcome.flows += len(result.flows)
+                if not result.flows:
+                    continue
+                failed = any(d.is_error for d in result.diagnostics)
+                planned = output_paths(
+                    source,
+                    path,
+                    result.flows,
+                    output=output,
+                    per_flow=fmt.one_file_per_flow and fmt is not target,
+                    suffix=target.output_suffix if fmt is not target else path.suffix,
+                )
+                for out, flows in planned:
+                    written = None
+                    if not failed or partial:
+                        written = _write(target, flows, out, output, force, outcome)
+                    entries += [FlowReport(f, path, written, result.diagnostics) for f in flows]
+    if report is not None:
+        problem = write_atomic(report, render_report(entries), force=True)
         if problem is not None:
             outcome.diagnostics.append(problem)
-        else:
-            outcome.written += 1
-            typer.echo(f"wrote {out}", err=True)
     _emit(outcome)
     _summary(outcome)
     raise typer.Exit(exit_code(outcome))
+
+
+def _write(target, flows, out: Path, output: Path, force: bool, outcome: Outcome) -> Path | None:
+    """Write flows in the target format to ``out`` (or stdout); the path written, if any."""
+    from .project import write_atomic
+
+    text, found = target.write(flows)
+    outcome.diagnostics.extend(found)
+    if str(output) == "-":
+        if outcome.written:
+            sys.stdout.write("---\n")  # several files: one YAML stream
+        sys.stdout.write(text)
+        outcome.written += 1
+        return None
+    problem = write_atomic(out, text, force=force)
+    if problem is not None:
+        outcome.diagnostics.append(problem)
+        return None
+    outcome.written += 1
+    typer.echo(f"wrote {out}", err=True)
+    return out
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on an interactive terminal for long runs; silent otherwise."""
+    if total < 20 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("converting", total=total)
+        yield lambda: bar.advance(task)
 
 
 @app.command("ir")

@@ -21,6 +21,8 @@ class Format:
     output_suffix: str
     reader: str | None
     writer: str | None
+    repo_reader: str | None = None  # (root, files, *, namespace) -> {path: ReadResult}
+    one_file_per_flow: bool = False  # a source file may hold several flows, written apart
 
     def _resolve(self, target: str | None, what: str) -> Callable[..., Any]:
         if target is None:
@@ -28,9 +30,16 @@ class Format:
         module, _, name = target.partition(":")
         return getattr(import_module(module), name)
 
-    def read(self, path: Path) -> Any:
+    def read(self, path: Path, *, namespace: str | None = None) -> Any:
         """Read a file of this format: an object with ``flows`` and ``diagnostics``."""
-        return self._resolve(self.reader, "reader")(path)
+        reader = self._resolve(self.reader, "reader")
+        return reader(path) if self.repo_reader is None else reader(path, namespace=namespace)
+
+    def read_repo(self, root: Path, files: list[Path], *, namespace: str) -> dict[Path, Any]:
+        """Read the files of one tree together (cross-file references resolved)."""
+        if self.repo_reader is None:
+            return {path: self.read(path) for path in files}
+        return self._resolve(self.repo_reader, "reader")(root, files, namespace=namespace)
 
     def write(self, flows: list[Any]) -> tuple[str, list[Any]]:
         """Write flows in this format."""
@@ -57,8 +66,10 @@ FORMATS: dict[str, Format] = {
         name="prefect",
         suffixes=(".py",),
         output_suffix=".py",
-        reader=None,
+        reader="transpile.prefect.reader:read_prefect_file",
         writer=None,
+        repo_reader="transpile.prefect.reader:read_prefect_repo",
+        one_file_per_flow=True,
     ),
 }
 

@@ -83,19 +83,25 @@ _RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 
+_ENDRAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
+
+
 def escape_literal(text: str) -> str:
     """A literal string as Kestra text that Pebble will not evaluate: text holding template
-    delimiters is wrapped in ``{% raw %}…{% endraw %}``."""
-    if any(mark in text for mark in _TEMPLATE_MARKS) and _RAW_CLOSE not in text:
+    delimiters is wrapped in ``{% raw %}…{% endraw %}``; text that itself holds an endraw tag
+    is written as a Pebble string literal instead."""
+    if not any(mark in text for mark in _TEMPLATE_MARKS):
+        return text
+    if not _ENDRAW.search(text):
         return f"{_RAW_OPEN}{text}{_RAW_CLOSE}"
-    return text
+    return pebble.print_text(Template(parts=(Interpolation(expr=Literal(value=text)),)))
 
 
 def _unescape_literal(text: str) -> str | None:
     """The literal inside a whole-string raw block, or None."""
     if text.startswith(_RAW_OPEN) and text.endswith(_RAW_CLOSE):
         inner = text[len(_RAW_OPEN) : -len(_RAW_CLOSE)]
-        if _RAW_CLOSE not in inner and escape_literal(inner) == text:
+        if not _ENDRAW.search(inner) and escape_literal(inner) == text:
             return inner
     return None
 
@@ -146,5 +152,16 @@ def from_yaml_value(
             return Literal(value=literal)
         expr, found = pebble.parse_text(value)
         problems.extend((where, p) for p in found)
-        return expr
+        return _quoted_literal(expr, value) or expr
     return from_data(value)
+
+
+def _quoted_literal(expr: Expr, text: str) -> Literal | None:
+    """The literal that :func:`escape_literal` wrote as a Pebble string (``{{ '…' }}``)."""
+    if isinstance(expr, Template) and len(expr.parts) == 1:
+        part = expr.parts[0]
+        if isinstance(part, Interpolation) and isinstance(part.expr, Literal):
+            value = part.expr.value
+            if isinstance(value, str) and escape_literal(value) == text:
+                return Literal(value=value)
+    return None

@@ -56,9 +56,15 @@ _TRAILING_TASK_KEYS = ("tasks", "then", "else", "cases", "defaults", "errors", "
 
 def write_kestra(flows: Flow | list[Flow]) -> tuple[str, list[Diagnostic]]:
     """Kestra YAML for one flow, or several as a multi-document stream."""
+    from transpile.passes import for_kestra
+
     writer = _Writer(catalogue())
     items = [flows] if isinstance(flows, Flow) else list(flows)
-    documents = [writer.flow(flow) for flow in items]
+    documents = []
+    for flow in items:
+        flow, found = for_kestra(flow)
+        writer.diagnostics.extend(found)
+        documents.append(writer.flow(flow))
     return dump_yaml(documents), writer.diagnostics
 
 
@@ -88,9 +94,13 @@ def _prepare(value: Any) -> Any:
         return [_prepare(v) for v in value]
     if isinstance(value, str) and "\n" in value and _literal_safe(value):
         return LiteralScalarString(value)
-    if isinstance(value, str) and value.startswith(("{{", "{%")):
-        return DoubleQuotedScalarString(value)  # must be quoted; Kestra's docs use double
+    if isinstance(value, str) and (value.startswith(("{{", "{%")) or _YAML_BREAKS & set(value)):
+        return DoubleQuotedScalarString(value)
     return value
+
+
+# Characters YAML reads as line breaks: only a double-quoted scalar can escape them.
+_YAML_BREAKS = frozenset("\x85\u2028\u2029")
 
 
 def _literal_safe(text: str) -> bool:

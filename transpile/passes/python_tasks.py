@@ -1,0 +1,331 @@
+"""Lower Prefect tasks (:class:`~ir.steps.PythonFunction`) to Kestra python scripts.
+
+Each task becomes a :class:`~ir.steps.Script` that runs the function for real: the function's
+module is copied unchanged and followed by a fixed block that reads the arguments from
+``FLOWBRIDGE_ARG_*`` environment variables (JSON that Kestra renders with ``| toJson``, so no
+argument is ever spliced into code), calls the function and publishes its return value with
+``Kestra.outputs({"result": ...})``. Kestra exposes that as ``outputs.<id>.vars.result``, so every
+reference to a lowered step's result is retargeted there. A result that is not
+JSON-serialisable is published as its ``repr()`` with a note on stderr: that cannot be known
+statically, so no diagnostic is given for it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import keyword
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import libcst as cst
+
+from ir import codes
+from ir.base import Node
+from ir.diagnostics import Diagnostic
+from ir.expressions import (
+    EXPR_TYPES,
+    BinOp,
+    Expr,
+    Filter,
+    Interpolation,
+    ListValue,
+    Literal,
+    MapEntry,
+    MapValue,
+    Raw,
+    TaskOutput,
+    Template,
+    Timestamp,
+    is_constant,
+    to_data,
+    walk,
+)
+from ir.flow import Flow
+from ir.steps import PythonFunction, Script, TaskStep
+
+__all__ = ["ENV_PREFIX", "RESULT_PATH", "lower_python_tasks", "map_expressions", "python_script"]
+
+N = TypeVar("N", bound=Node)
+
+ENV_PREFIX = "FLOWBRIDGE_ARG_"
+"""Prefix of the environment variables that carry a task's arguments."""
+
+RESULT_PATH = ("vars", "result")
+"""Where Kestra exposes a lowered task's return value below ``outputs.<id>``."""
+
+_KESTRA_PACKAGE = "kestra"
+
+# Pebble ends a raw block at any spelling of endraw; a script holding one cannot be protected
+# by the writer's {% raw %} wrapping and is stored brace-free instead.
+_ENDRAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+# --- generic rewriting -----------------------------------------------------------------------
+
+
+def map_expressions(node: N, fn: Callable[[Expr], Expr]) -> N:
+    """A copy of ``node`` (any IR node: a flow, a step, a trigger, an expression) in which every
+    expression ``e`` is replaced by ``fn(e)``, innermost first. Parts left unchanged are
+    shared, not copied; an interpolation whose expression changed forgets its source text."""
+
+    def visit(current: Node) -> Node:
+        return fn(current) if isinstance(current, EXPR_TYPES) else current  # type: ignore[arg-type]
+
+    return _rebuild(node, visit)
+
+
+def _rebuild(node: N, visit: Callable[[Node], Node]) -> N:
+    """Rebuild ``node`` bottom-up, applying ``visit`` to every node after its children."""
+    changes = {}
+    for name, value in node.__dict__.items():
+        new = _rebuild_value(value, visit)
+        if new is not value:
+            changes[name] = new
+    rebuilt = node.replace(**changes) if changes else node
+    return visit(rebuilt)  # type: ignore[return-value]
+
+
+def _rebuild_value(value: Any, visit: Callable[[Node], Node]) -> Any:
+    if isinstance(value, Node):
+        return _rebuild(value, visit)
+    if isinstance(value, tuple):
+        items = tuple(_rebuild_value(item, visit) for item in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):  # e.g. PythonFunction.arguments, Flow.variables
+        mapped = {key: _rebuild_value(item, visit) for key, item in value.items()}
+        return value if all(mapped[k] is value[k] for k in value) else mapped
+    return value
+
+
+# --- the pass --------------------------------------------------------------------------------
+
+
+def lower_python_tasks(flow: Flow) -> tuple[Flow, list[Diagnostic]]:
+    """Replace every :class:`PythonFunction` step of ``flow`` (at any depth, handlers included)
+    by a python :class:`Script` step that runs the function, keeping the step's id and options,
+    and point every reference to such a step's result at ``outputs.<id>.vars.result``.
+
+    Idempotent: a flow without :class:`PythonFunction` steps is returned unchanged."""
+    lowered = {
+        step.id
+        for step in flow.all_steps()
+        if isinstance(step, TaskStep) and isinstance(step.action, PythonFunction)
+    }
+    if not lowered:
+        return flow, []
+    diagnostics: list[Diagnostic] = []
+    flow = map_expressions(flow, partial(_retarget, lowered))
+
+    def visit(node: Node) -> Node:
+        if isinstance(node, TaskStep) and isinstance(node.action, PythonFunction):
+            return node.replace(action=_script_action(node, node.action, diagnostics))
+        return node
+
+    return _rebuild(flow, visit), diagnostics
+
+
+def _retarget(lowered: set[str], expr: Expr) -> Expr:
+    if isinstance(expr, TaskOutput) and expr.task in lowered:
+        return expr.replace(path=(*RESULT_PATH, *expr.path))  # type: ignore[return-value]
+    return expr
+
+
+def _script_action(step: TaskStep, fn: PythonFunction, diagnostics: list[Diagnostic]) -> Script:
+    env: list[MapEntry] = []
+    variables: dict[str, str] = {}
+    for name, expr in fn.arguments.items():
+        value = _env_value(expr, step, name, diagnostics)
+        if value is None:
+            continue
+        variables[name] = _env_name(name, set(variables.values()))
+        env.append(MapEntry(key=variables[name], value=value))
+
+    is_async = _inspect_function(fn, step, diagnostics)
+    dependencies = list(fn.dependencies)
+    if not any(_requirement_name(d) == _KESTRA_PACKAGE for d in dependencies):
+        dependencies.append(_KESTRA_PACKAGE)
+    return Script(
+        language="python",
+        source=Literal(value=python_script(fn.function, fn.source, variables, is_async=is_async)),
+        env=MapValue(entries=tuple(env)) if env else None,
+        dependencies=ListValue(items=tuple(Literal(value=d) for d in dependencies)),
+        span=fn.span,
+    )
+
+
+def _requirement_name(requirement: str) -> str:
+    match = _REQUIREMENT_NAME.match(requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
+def _env_name(name: str, used: set[str]) -> str:
+    """An environment variable name for argument ``name``, unique among ``used``."""
+    base = ENV_PREFIX + (re.sub(r"[^A-Z0-9_]", "_", name.upper()) or "_")
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}_{n}", n + 1
+    return candidate
+
+
+def _env_value(expr: Expr, step: TaskStep, name: str, diagnostics: list[Diagnostic]) -> Expr | None:
+    """What Kestra puts in the argument's environment variable: JSON text."""
+    nodes = list(walk(expr))
+    if any(isinstance(n, Raw) for n in nodes):
+        diagnostics.append(
+            codes.T101.at(
+                expr.span or step.span,
+                what=f"argument {name!r} of step {step.id!r}",
+                reason="an expression Kestra cannot compute; the argument is not passed",
+            )
+        )
+        return None
+    if is_constant(expr):
+        if any(isinstance(n, Timestamp) for n in nodes):
+            diagnostics.append(
+                codes.T101.at(
+                    expr.span or step.span,
+                    what=f"argument {name!r} of step {step.id!r}",
+                    reason="a date or date-time is passed as an ISO-8601 string",
+                )
+            )
+        text = json.dumps(to_data(expr), ensure_ascii=False, default=_iso)
+        return Literal(value=text)
+    value = map_expressions(expr, _concatenation)
+    return Template(parts=(Interpolation(expr=Filter(value=value, name="toJson")),))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _concatenation(expr: Expr) -> Expr:
+    """A template as the ``~`` concatenation it means, so that it can be the operand of a
+    filter (Pebble binds ``|`` tighter than ``~``)."""
+    if not isinstance(expr, Template):
+        return expr
+    pieces: list[Expr] = [
+        part.expr if isinstance(part, Interpolation) else Literal(value=part)
+        for part in expr.parts
+        if not isinstance(part, Raw)  # excluded by the caller
+    ]
+    if not pieces:
+        return Literal(value="")
+    if len(pieces) == 1:
+        # One interpolation alone still renders as a string: keep that with '' ~ x.
+        return (
+            pieces[0]
+            if isinstance(pieces[0], Literal)
+            else BinOp(op="~", left=Literal(value=""), right=pieces[0])
+        )
+    result = pieces[0]
+    for piece in pieces[1:]:
+        result = BinOp(op="~", left=result, right=piece)
+    return result
+
+
+def _inspect_function(fn: PythonFunction, step: TaskStep, diagnostics: list[Diagnostic]) -> bool:
+    """Whether the task function is ``async`` (read statically from its source)."""
+    try:
+        module = cst.parse_module(fn.source)
+    except cst.ParserSyntaxError as exc:
+        reason = f"its source does not parse ({exc.message})"
+    else:
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == fn.function:
+                return statement.asynchronous is not None
+        reason = "its source defines no top-level function of that name"
+    diagnostics.append(
+        codes.T101.at(step.span, what=f"task function {fn.function!r}", reason=reason)
+    )
+    return False
+
+
+# --- the script ------------------------------------------------------------------------------
+
+_HEADER = """\
+# flowbridge: the Prefect task {function}, run as a Kestra python Script.
+# The module below is the task function with the imports and helpers it needs, unchanged.
+# The block at the end reads the arguments that Kestra renders as JSON into FLOWBRIDGE_ARG_*
+# environment variables, calls the function and publishes its return value, which later
+# tasks read as outputs.<task id>.vars.result.
+"""
+
+_RUNNER = """\
+# --- flowbridge: call the task and publish its result -----------------------------------
+{imports}
+
+def _flowbridge_main():
+    arguments = {arguments}
+    kwargs = {{
+        name: _flowbridge_json.loads(_flowbridge_os.environ[variable])
+        for name, variable in arguments.items()
+    }}
+    result = {call}
+    try:
+        _flowbridge_json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError):
+        print(
+            "flowbridge: the result is not JSON-serialisable; publishing its repr()",
+            file=_flowbridge_sys.stderr,
+        )
+        result = repr(result)
+    try:
+        from kestra import Kestra
+    except ImportError:  # the line Kestra reads from stdout, as Kestra.outputs prints it
+        print("::" + _flowbridge_json.dumps({{"outputs": {{"result": result}}}}) + "::")
+    else:
+        Kestra.outputs({{"result": result}})
+
+
+_flowbridge_main()
+"""
+
+_ENCODED = """\
+# flowbridge: the Prefect task {function}, run as a Kestra python Script.
+# Its text holds a Pebble endraw tag, so it is kept as an escaped string (no braces, nothing
+# for Kestra to render) and run as it would be otherwise.
+_flowbridge_script = {text}
+exec(compile(_flowbridge_script, "flowbridge_task.py", "exec"))
+"""
+
+
+def python_script(
+    function: str, source: str, arguments: dict[str, str], *, is_async: bool = False
+) -> str:
+    """The text of the python Script that runs ``function`` defined in ``source``, passing
+    argument ``name`` from the JSON in environment variable ``arguments[name]``."""
+    imports = ["import json as _flowbridge_json", "import os as _flowbridge_os"]
+    imports.append("import sys as _flowbridge_sys")
+    callee = function if function.isidentifier() and not keyword.iskeyword(function) else None
+    callee = callee or f"globals()[{function!r}]"
+    call = f"{callee}(**kwargs)"
+    if is_async:
+        imports.insert(0, "import asyncio as _flowbridge_asyncio")
+        call = f"_flowbridge_asyncio.run({call})"
+    if arguments:
+        lines = "".join(f"        {k!r}: {v!r},\n" for k, v in arguments.items())
+        table = "{\n" + lines + "    }"
+    else:
+        table = "{}"
+    text = (
+        _HEADER.format(function=repr(function))
+        + "\n"
+        + source.rstrip("\n")
+        + "\n\n\n"
+        + _RUNNER.format(imports="\n".join(imports) + "\n", arguments=table, call=call)
+    )
+    if _ENDRAW.search(text):
+        return _ENCODED.format(function=_brace_free(repr(function)), text=_brace_free(repr(text)))
+    return text
+
+
+def _brace_free(literal: str) -> str:
+    """A Python string literal (``repr`` output) with every ``{`` written as ``\\x7b``: in
+    ``repr`` output a ``{`` is never part of an escape sequence, so the value is unchanged."""
+    return literal.replace("{", "\\x7b")
