@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import libcst  # noqa: E402
-from transpile.prefect.reader import read_prefect_repo  # noqa: E402
 
 from transpile.kestra.writer import write_kestra  # noqa: E402
+from transpile.prefect.reader import read_prefect_repo  # noqa: E402
 from transpile.project import discover  # noqa: E402
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from transpile.kestra.reader import read_kestra
-from transpile.passes import for_kestra
 from transpile.kestra.writer import write_kestra
+from transpile.passes import for_kestra
 
 from .strategies import kestra_flows
 

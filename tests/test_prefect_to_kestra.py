@@ -37,8 +37,9 @@ def _convert(case: Path) -> tuple[dict[str, str], str]:
             lines += [d.render() for d in written]
             rel = path.relative_to(case).parent / f"{flow.id}.yaml"
             outputs[rel.as_posix()] = text
-    text = "".join(line.replace(str(case) + "/", "").replace(str(ROOT) + "/", "") + "\n"
-                   for line in lines)
+    text = "".join(
+        line.replace(str(case) + "/", "").replace(str(ROOT) + "/", "") + "\n" for line in lines
+    )
     return outputs, text
 
 
@@ -68,8 +69,7 @@ def test_prefect_fixture_converts(case: Path):
 def test_python_ir_yaml_ir_round_trip(case: Path):
     """For the constructs the conversion keeps exactly, Python → IR → YAML → IR is the
     identity (IR compared after the python-task lowering every Kestra write applies)."""
-    files = [f for f in discover(case, [".py"])[0]
-             if "expected" not in f.relative_to(case).parts]
+    files = [f for f in discover(case, [".py"])[0] if "expected" not in f.relative_to(case).parts]
     for result in read_prefect_repo(case, files, namespace="fixtures").values():
         for flow in result.flows:
             lowered, _ = for_kestra(flow)

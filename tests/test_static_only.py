@@ -39,8 +39,7 @@ def hostile_flow() -> int:
     return extract()
 '''
 
-GUARD = textwrap.dedent(
-    """
+GUARD = textwrap.dedent("""
     import sys
 
     FORBIDDEN = ("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
@@ -56,8 +55,7 @@ GUARD = textwrap.dedent(
     sys.addaudithook(hook)
     sys.argv = ["flowbridge", *sys.argv[1:]]
     main()
-    """
-)
+    """)
 
 
 def test_conversion_runs_nothing_from_the_repo(tmp_path: Path):
@@ -71,10 +69,24 @@ def test_conversion_runs_nothing_from_the_repo(tmp_path: Path):
         HOSTILE_MODULE.format(sentinel=str(sentinel), victim=str(victim))
     )
     proc = subprocess.run(
-        [sys.executable, "-c", GUARD, "convert", str(repo), "--to", "kestra",
-         "-o", str(tmp_path / "out"), "--namespace", "safe"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            GUARD,
+            "convert",
+            str(repo),
+            "--to",
+            "kestra",
+            "-o",
+            str(tmp_path / "out"),
+            "--namespace",
+            "safe",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
     )
     assert "forbidden during conversion" not in proc.stderr, proc.stderr
     assert "user module imported" not in proc.stderr, proc.stderr
