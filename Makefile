@@ -24,6 +24,8 @@ demo: $(STAMP)
 	@cat build/demo/from-prefect/sales/daily-sales.yaml
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/black --check -q .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

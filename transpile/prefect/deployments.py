@@ -783,8 +783,6 @@ def _arithmetic(operator: cst.BaseBinaryOp, left: Any, right: Any) -> Any:
 class _CallFinder(cst.CSTVisitor):
     """Finds deployment calls in a module and maps them."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
     def __init__(
         self,
         wrapper: MetadataWrapper,
@@ -793,7 +791,8 @@ class _CallFinder(cst.CSTVisitor):
         flow_ids_by_name: dict[str, str],
     ) -> None:
         super().__init__()
-        self.positions = wrapper.resolve(PositionProvider)
+        self.wrapper = wrapper
+        self._positions: Any = None  # resolved on the first span: most modules deploy nothing
         self.static = _Static(wrapper.module)
         self.flow_ids = flow_ids
         self.file = file
@@ -801,7 +800,9 @@ class _CallFinder(cst.CSTVisitor):
         self.deployments: list[DeploymentInfo] = []
 
     def span(self, node: cst.CSTNode) -> Span:
-        position = self.positions.get(node)
+        if self._positions is None:
+            self._positions = self.wrapper.resolve(PositionProvider)
+        position = self._positions.get(node)
         if position is None:
             return Span(file=self.file)
         return Span(file=self.file, line=position.start.line, col=position.start.column + 1)
