@@ -148,3 +148,49 @@ def _startup() -> float:
         run("--version")
         _STARTUP.append(time.perf_counter() - start)
     return _STARTUP[0]
+
+
+PREFECT_FIXTURES = ROOT / "fixtures" / "prefect"
+
+
+def test_prefect_repo_with_a_broken_module_converts_the_rest_and_exits_1(tmp_path):
+    out = tmp_path / "out"
+    report = tmp_path / "report.md"
+    proc = run(
+        "convert",
+        str(PREFECT_FIXTURES / "broken_syntax"),
+        "--to",
+        "kestra",
+        "-o",
+        str(out),
+        "--namespace",
+        "team.etl",
+        "--report",
+        str(report),
+    )
+    assert_no_traceback(proc)
+    assert proc.returncode == 1
+    assert f"{PREFECT_FIXTURES / 'broken_syntax' / 'broken.py'}:9:1: P100" in proc.stderr
+    written = out / "greet.yaml"
+    assert written.is_file() and "namespace: team.etl" in written.read_text()
+    text = report.read_text()
+    assert "team.etl.greet" in text and "```mermaid" in text and "flowchart TD" in text
+
+
+def test_namespace_comes_from_pyproject_then_the_repo_name(tmp_path):
+    repo = tmp_path / "My Repo"
+    repo.mkdir()
+    (repo / "flows.py").write_text(
+        "from prefect import flow\n\n@flow\ndef hello():\n    print('hi')\n"
+    )
+    proc = run("convert", str(repo), "--to", "kestra", "-o", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    assert "namespace: my_repo" in (tmp_path / "a" / "hello.yaml").read_text()
+    (repo / "pyproject.toml").write_text('[tool.flowbridge]\nnamespace = "acme.data"\n')
+    (repo / ".gitignore").write_text("ignored/\n")
+    (repo / "ignored").mkdir()
+    (repo / "ignored" / "skip.py").write_text((repo / "flows.py").read_text())
+    proc = run("convert", str(repo), "--to", "kestra", "-o", str(tmp_path / "b"))
+    assert proc.returncode == 0, proc.stderr
+    assert "namespace: acme.data" in (tmp_path / "b" / "hello.yaml").read_text()
+    assert not (tmp_path / "b" / "ignored").exists()

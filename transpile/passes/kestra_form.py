@@ -6,6 +6,7 @@ the same IR:
 - inside a loop, a step reads a sibling's output of the current iteration, which Kestra spells
   ``outputs.t[taskrun.value]``: such references get the loop index explicitly;
 - a cache keyed on the task's inputs is what Kestra's ``taskCache`` does anyway;
+- schedules without a cron are left out (reported);
 - retries Kestra cannot express exactly (a list of delays, jitter) take the closest policy,
   and Python expressions Pebble cannot evaluate are carried as text — both with a diagnostic.
 """
@@ -36,6 +37,7 @@ from ir.expressions import (
 from ir.flow import Flow
 from ir.policies import RetryKind, RetryPolicy
 from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep
+from ir.triggers import Schedule
 
 from .python_tasks import map_expressions
 
@@ -60,6 +62,9 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
     }
     if flow.retry is not None:
         changes["retry"] = _retry(flow.retry, flow.span, flow.id, diagnostics)
+    kept = tuple(t for t in changes.get("triggers", flow.triggers) if _expressible(t, diagnostics))
+    if kept != changes.get("triggers", flow.triggers):
+        changes["triggers"] = kept
     if not flow.steps and "steps" not in flow.explicit:
         # Kestra rejects a flow without tasks (a Prefect flow may only compute its return);
         # a Kestra flow read with an empty task list keeps it and its error.
@@ -74,6 +79,20 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
             )
         )
     return flow.replace(**changes), diagnostics
+
+
+def _expressible(trigger, diagnostics) -> bool:
+    """Kestra schedules are cron schedules: an interval or an RRULE one has no counterpart."""
+    if isinstance(trigger, Schedule) and trigger.cron is None:
+        diagnostics.append(
+            codes.K201.at(
+                trigger.span,
+                what=f"schedule {trigger.id!r}",
+                reason="Kestra schedules need a cron expression; the trigger is left out",
+            )
+        )
+        return False
+    return True
 
 
 def _enclosing_loops(flow: Flow) -> dict[str, tuple[str, ...]]:

@@ -131,10 +131,56 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
         scope = ModuleScope(*parsed, name, str(path), is_package)
         repo.add(scope)
         scopes[scope.name] = path
-    read = _Reader(repo, namespace).read_all([repo.modules[n] for n in scopes])
+    reader = _Reader(repo, namespace)
+    read = reader.read_all([repo.modules[n] for n in scopes])
     for name, path in scopes.items():
         results[path] = read[name]
+    _attach_prefect_yaml(root, results, reader.flow_functions)
     return {path: results[path] for path in files if path in results}
+
+
+def _attach_prefect_yaml(
+    root: Path, results: dict[Path, ReadResult], functions: list[tuple[Flow, str, str]]
+) -> None:
+    """Triggers from the deployments of ``prefect.yaml`` files in the repo, put on the flows
+    their entrypoints name. Entrypoints are relative to the folder holding the file."""
+    from .deployments import triggers_from_prefect_yaml
+
+    for config in sorted(Path(root).rglob("prefect.yaml")):
+        if any(
+            part.startswith(".") or part in ("node_modules", "venv", ".venv")
+            for part in config.relative_to(root).parts[:-1]
+        ):
+            continue
+        base = config.parent
+        by_entrypoint: dict[str, str] = {}
+        by_name: dict[str, str] = {}
+        owner: dict[str, Path] = {}
+        for flow, file, function in functions:
+            path = Path(file)
+            try:
+                rel = path.resolve().relative_to(base.resolve()).as_posix()
+            except ValueError:
+                continue  # outside this prefect.yaml's project
+            by_entrypoint[f"{rel}:{function}"] = flow.id
+            by_name[flow.id] = by_name[function] = flow.id
+            owner[flow.id] = path
+        triggers, diagnostics = triggers_from_prefect_yaml(
+            config, by_entrypoint, flow_ids_by_name=by_name
+        )
+        for path, result in results.items():
+            result.flows = [
+                (
+                    flow.replace(triggers=(*flow.triggers, *triggers.get(flow.id, ())))
+                    if triggers.get(flow.id) and owner.get(flow.id) == path
+                    else flow
+                )
+                for flow in result.flows
+            ]
+        if diagnostics:
+            target = next(iter(owner.values()), None) or next(iter(results), None)
+            if target is not None:
+                results[target].diagnostics.extend(diagnostics)
 
 
 def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | ReadResult:
@@ -211,6 +257,8 @@ class _Reader:
         self.s: Surface = surface()
         self.diagnostics: dict[str, list[Diagnostic]] = {}
         self._positions: dict[str, Any] = {}
+        # Each flow read, with its file and function name (prefect.yaml entrypoints use them).
+        self.flow_functions: list[tuple[Flow, str, str]] = []
         self._callables: dict[tuple[str, str], _Callable | None] = {}
         self._options: dict[int, _Options] = {}
         self._bundles: dict[int, tuple[str, tuple[str, ...]]] = {}
@@ -258,6 +306,7 @@ class _Reader:
                 if extra:
                     flow = flow.replace(triggers=(*flow.triggers, *extra))
                 found.append(flow)
+                self.flow_functions.append((flow, scope.file or "", cal.fn.name.value))
             diagnostics = sorted(
                 self.diagnostics.get(scope.name, []),
                 key=lambda d: (d.span.line or 0, d.span.col or 0) if d.span else (0, 0),
