@@ -114,14 +114,14 @@ K101 = Code(
     "K101",
     E,
     "duplicate key {key!r}",
-    "A mapping holds the same key twice; YAML forbids it and the value would be " "ambiguous.",
+    "A mapping holds the same key twice; YAML forbids it and the value would be ambiguous.",
     unreadable=True,
 )
 K102 = Code(
     "K102",
     E,
     "a flow document must be a mapping, not {found}",
-    "Each YAML document of a flow file is one flow: a mapping with id, namespace and " "tasks.",
+    "Each YAML document of a flow file is one flow: a mapping with id, namespace and tasks.",
 )
 K103 = Code(
     "K103",
@@ -153,7 +153,7 @@ K107 = Code(
     "K107",
     E,
     "unknown core type {type!r}",
-    "The type is under io.kestra.plugin.core / io.kestra.core but is not one Kestra " "ships.",
+    "The type is under io.kestra.plugin.core / io.kestra.core but is not one Kestra ships.",
 )
 K108 = Code(
     "K108",
@@ -335,14 +335,15 @@ D102 = Code(
     "D102",
     W,
     "deployment trigger not converted: {reason}",
-    "Only a trigger on another flow's completion has a Kestra counterpart (Flow " "trigger).",
+    "Only a trigger on another flow's completion has a Kestra counterpart (Flow trigger).",
     Fidelity.NONE,
 )
 D103 = Code(
     "D103",
-    E,
+    W,
     "invalid prefect.yaml: {reason}",
-    "The deployment file does not match Prefect's schema.",
+    "The deployment file does not match Prefect's schema; what can be read of it is still "
+    "converted.",
 )
 
 # --- T1: IR passes ---------------------------------------------------------------------------

@@ -141,6 +141,8 @@ def convert(
     by_format: dict[str, list[Path]] = {}
     for path in files:
         fmt, problem = reader_for(path)
+        if fmt is not None and source.is_dir() and not fmt.claims_file(path):
+            continue  # a CI workflow, a chart, a tool config: not a flow
         outcome.files += 1
         if fmt is None:
             outcome.diagnostics.append(problem)
@@ -148,6 +150,7 @@ def convert(
             by_format.setdefault(fmt.name, []).append(path)
 
     entries: list[FlowReport] = []
+    claimed: set[Path] = set()
     with _progress(sum(len(v) for v in by_format.values())) as advance:
         for name, paths in by_format.items():
             fmt = FORMATS[name]
@@ -170,6 +173,7 @@ def convert(
                     suffix=target.output_suffix if fmt is not target else path.suffix,
                 )
                 for out, flows in planned:
+                    out = _unclaimed(out, claimed)
                     written = None
                     if not failed or partial:
                         written = _write(target, flows, out, output, force, outcome)
@@ -181,6 +185,17 @@ def convert(
     _emit(outcome)
     _summary(outcome)
     raise typer.Exit(exit_code(outcome))
+
+
+def _unclaimed(out: Path, claimed: set[Path]) -> Path:
+    """``out``, or ``out`` with a numeric suffix when this run already wrote that path (two
+    modules of one folder defining flows with the same id)."""
+    candidate, counter = out, 2
+    while candidate in claimed:
+        candidate = out.with_name(f"{out.stem}_{counter}{out.suffix}")
+        counter += 1
+    claimed.add(candidate)
+    return candidate
 
 
 def _write(target, flows, out: Path, output: Path, force: bool, outcome: Outcome) -> Path | None:

@@ -22,6 +22,7 @@ class Format:
     reader: str | None
     writer: str | None
     repo_reader: str | None = None  # (root, files, *, namespace) -> {path: ReadResult}
+    claims: str | None = None  # (path) -> bool: may a file found in a tree be of this format
     one_file_per_flow: bool = False  # a source file may hold several flows, written apart
 
     def _resolve(self, target: str | None, what: str) -> Callable[..., Any]:
@@ -45,6 +46,10 @@ class Format:
         """Write flows in this format."""
         return self._resolve(self.writer, "writer")(flows)
 
+    def claims_file(self, path: Path) -> bool:
+        """Whether a file met while walking a tree is worth reading as this format."""
+        return self.claims is None or self._resolve(self.claims, "reader")(path)
+
     @property
     def can_read(self) -> bool:
         return self.reader is not None
@@ -61,6 +66,7 @@ FORMATS: dict[str, Format] = {
         output_suffix=".yaml",
         reader="transpile.kestra.reader:read_kestra_file",
         writer="transpile.kestra.writer:write_kestra",
+        claims="transpile.kestra.reader:looks_like_flow",
     ),
     "prefect": Format(
         name="prefect",

@@ -52,6 +52,32 @@ _TRIGGER_KINDS = {cls.model_fields["kind"].default: cls for cls in TRIGGER_TYPES
 Path_ = tuple[str | int, ...]
 
 
+_NOT_FLOWS = frozenset(
+    {
+        "prefect.yaml",
+        "prefect.yml",
+        ".pre-commit-config.yaml",
+        ".pre-commit-hooks.yaml",
+        "mkdocs.yml",
+        "mkdocs.yaml",
+    }
+)
+
+
+def looks_like_flow(path: Path) -> bool:
+    """Whether a YAML file found while walking a repo may be a Kestra flow. Repos hold CI
+    workflows, Helm charts and tool configs too; a flow names a namespace and tasks, or a
+    Kestra type. Files named on the command line are always read."""
+    if path.name in _NOT_FLOWS:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256 * 1024)
+    except OSError:
+        return True  # let the reader report it
+    return b"io.kestra" in head or (b"namespace:" in head and b"tasks:" in head)
+
+
 def read_kestra(source: bytes | str, file: str | None = None) -> ReadResult:
     """Read Kestra YAML text (one or several documents)."""
     documents, diagnostics = load_documents(source, file)
@@ -822,4 +848,4 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["ReadResult", "read_kestra", "read_kestra_file"]
+__all__ = ["ReadResult", "looks_like_flow", "read_kestra", "read_kestra_file"]
