@@ -194,3 +194,19 @@ def test_namespace_comes_from_pyproject_then_the_repo_name(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "namespace: acme.data" in (tmp_path / "b" / "hello.yaml").read_text()
     assert not (tmp_path / "b" / "ignored").exists()
+
+
+def test_yaml_that_is_not_a_flow_is_left_alone_in_a_tree(tmp_path):
+    tree = tmp_path / "repo"
+    (tree / ".github" / "workflows").mkdir(parents=True)
+    (tree / "charts").mkdir()
+    (tree / ".github" / "workflows" / "ci.yaml").write_text("on: push\njobs: {}\n")
+    (tree / "charts" / "values.yaml").write_text("image: {{ .Values.image }}\n")
+    (tree / "mkdocs.yml").write_text("site_name: docs\n")
+    (tree / "flow.yaml").write_text((EXAMPLE / "ops" / "fan_out.yaml").read_text())
+    proc = run("convert", str(tree), "--to", "kestra", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in (tmp_path / "out").rglob("*.yaml")] == ["flow.yaml"]
+    # Named explicitly, a file is always read, and judged as a flow.
+    proc = run("convert", str(tree / "mkdocs.yml"), "--to", "kestra", "-o", "-")
+    assert proc.returncode == 1 and "K103 missing required property 'tasks'" in proc.stderr
