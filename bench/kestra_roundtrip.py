@@ -6,15 +6,15 @@ alone over the same files, measured in one process. Prints figures; asserts noth
 
 from __future__ import annotations
 
-import gc
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ruamel.yaml import YAML  # noqa: E402
+from timing import report  # noqa: E402
 
 from transpile.kestra.reader import read_kestra  # noqa: E402
 from transpile.kestra.writer import write_kestra  # noqa: E402
@@ -43,19 +43,7 @@ def main() -> int:
             if result.flows:
                 write_kestra(result.flows)
 
-    timings = {}
-    for name, fn in (("ruamel load", ruamel_load), ("flowbridge read+write", flowbridge)):
-        best = float("inf")
-        for _ in range(3):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - start)
-        timings[name] = best
-    base = timings["ruamel load"]
-    print(f"files: {len(texts)}")
-    for name, seconds in timings.items():
-        print(f"{name:>24}: {seconds:7.3f} s  ({seconds / base:.2f}x ruamel load)")
+    report(("ruamel load", ruamel_load), ("flowbridge read+write", flowbridge))
     return 0
 
 

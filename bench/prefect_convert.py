@@ -6,15 +6,15 @@ over the same files in the same process. Prints figures; asserts nothing.
 
 from __future__ import annotations
 
-import gc
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import libcst  # noqa: E402
+from timing import report  # noqa: E402
 
 from transpile.kestra.writer import write_kestra  # noqa: E402
 from transpile.prefect.reader import read_prefect_repo  # noqa: E402
@@ -44,18 +44,7 @@ def main() -> int:
                     write_kestra(flow)
 
     convert()  # warm-up: grammars and catalogues load once per process
-    timings = {}
-    for name, fn in (("libcst.parse_module", parse_only), ("flowbridge convert", convert)):
-        best = float("inf")
-        for _ in range(3):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - start)
-        timings[name] = best
-    base = timings["libcst.parse_module"]
-    for name, seconds in timings.items():
-        print(f"{name:>22}: {seconds:7.3f} s  ({seconds / base:.2f}x libcst parse)")
+    report(("libcst.parse_module", parse_only), ("flowbridge convert", convert))
     return 0
 
 

@@ -44,6 +44,7 @@ from ir.triggers import FlowRun, Schedule, Trigger, UpstreamFlow
 
 from ..kestra.loader import Document, read_file
 from ..kestra.values import parse_duration, plain
+from .scope import dotted
 
 __all__ = [
     "PREFECT_YAML_SCHEMA",
@@ -614,21 +615,21 @@ class _Static:
                         seen = target.value in self.constants
                         self.constants[target.value] = None if seen else small.value
                 elif isinstance(small, cst.ImportFrom) and isinstance(small.names, Iterable):
-                    source = _dotted(small.module) if small.module else ""
+                    source = dotted(small.module) if small.module else ""
                     for alias in small.names:
-                        name = _dotted(alias.name)
+                        name = dotted(alias.name)
                         local = alias.asname.name.value if alias.asname else name  # type: ignore
                         self.imports[str(local)] = f"{source}.{name}"
                 elif isinstance(small, cst.Import):
                     for alias in small.names:
-                        name = _dotted(alias.name)
+                        name = dotted(alias.name)
                         if alias.asname:
                             self.imports[alias.asname.name.value] = name  # type: ignore
         self.resolving: set[str] = set()
 
     def callee(self, node: cst.BaseExpression) -> str | None:
         """The last segment of a called name, after import aliases (``CS`` → ``CronSchedule``)."""
-        name = _dotted(node)
+        name = dotted(node)
         if name is None:
             return None
         head, _, rest = name.partition(".")
@@ -659,7 +660,7 @@ class _Static:
             return _arithmetic(node.operator, self.value(node.left), self.value(node.right))
         if isinstance(node, cst.Call):
             return self.call(node)
-        if isinstance(node, cst.Attribute) and _dotted(node) in _UTC_NAMES:
+        if isinstance(node, cst.Attribute) and dotted(node) in _UTC_NAMES:
             return "UTC"
         return _UNKNOWN
 
@@ -744,15 +745,6 @@ class _Static:
         except (TypeError, ValueError, ZoneInfoNotFoundError):
             return _UNKNOWN
         return value
-
-
-def _dotted(node: Any) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr.value}"
-    return None
 
 
 def _is_number(value: Any) -> bool:
