@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from datetime import timedelta
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -22,7 +21,7 @@ from ir.base import Node
 from ir.diagnostics import Diagnostic
 from ir.flow import Flow
 from ir.parameters import Parameter
-from ir.policies import CachePolicy, RetryKind, RetryPolicy
+from ir.policies import CachePolicy, RetryPolicy
 from ir.steps import PluginCall, Step, TaskStep
 from ir.triggers import PluginTrigger, UpstreamFlow
 
@@ -312,15 +311,9 @@ class _Writer:
         return item
 
     def retry(self, retry: RetryPolicy) -> dict[str, Any]:
-        kind = retry.kind
-        interval = retry.interval
-        if kind is RetryKind.EXPLICIT:
-            kind, interval = RetryKind.CONSTANT, max(retry.delays, default=timedelta(0))
-            self.warn(
-                retry,
-                "a list of retry delays",
-                "written as a constant retry at the " "longest delay",
-            )
+        # transpile.passes.kestra_form has already turned delay lists and jitter into the
+        # closest Kestra policy (and reported it).
+        kind, interval = retry.kind, retry.interval
         out: dict[str, Any] = {"type": kind.value}
         if retry.max_attempts is not None:
             out["maxAttempts"] = retry.max_attempts
@@ -334,8 +327,6 @@ class _Writer:
                 out[key] = format_duration(value)
         if retry.factor is not None:
             out["delayFactor"] = retry.factor
-        if retry.jitter is not None:
-            self.warn(retry, "retry jitter", "Kestra has no jitter; use a random retry")
         for key, value in retry.extras.items():
             out.setdefault(key, value)
         return out
@@ -363,12 +354,8 @@ class _Writer:
                 out.setdefault(key, value)
             return out
         entry = self.entry_for(trigger, "triggers")
-        if entry is None or (trigger.kind == "schedule" and trigger.cron is None):
-            self.warn(
-                trigger,
-                f"{trigger.kind} trigger {trigger.id!r}",
-                "Kestra schedules need a cron expression; the trigger is left out",
-            )
+        if entry is None:  # every trigger kind has an entry; cron-less schedules were removed
+            self.warn(trigger, f"{trigger.kind} trigger {trigger.id!r}", "no Kestra trigger")
             return None
         out["type"] = entry.type_name
         common: dict[str, Any] = {}
