@@ -43,12 +43,15 @@ class Node(BaseModel):
     other non-structural provenance fields listed in ``_provenance``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-    _provenance: ClassVar[frozenset[str]] = frozenset({"span", "explicit"})
+    _provenance: ClassVar[frozenset[str]] = frozenset({"span", "explicit", "spelled"})
 
     span: Span | None = Field(default=None, exclude=True, repr=False)
     # Fields the source spelled out even at their default value (``disabled: false``), so that
     # a writer can keep them; provenance like ``span``.
     explicit: frozenset[str] = Field(default=frozenset(), exclude=True, repr=False)
+    # How the source wrote some values (a duration as "PT90S" rather than "PT1M30S"), so that
+    # a writer leaves an unchanged value as the user wrote it.
+    spelled: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
     @model_serializer(mode="wrap")
     def _drop_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:

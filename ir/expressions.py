@@ -248,7 +248,7 @@ class Interpolation(Node):
     structure."""
 
     kind: _L["interpolation"] = "interpolation"
-    _provenance: ClassVar[frozenset[str]] = frozenset({"span", "explicit", "source"})
+    _provenance: ClassVar[frozenset[str]] = frozenset({"span", "explicit", "spelled", "source"})
     expr: Expr
     source: str | None = Field(default=None, exclude=True, repr=False)
 

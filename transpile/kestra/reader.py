@@ -232,6 +232,8 @@ class _Lowering:
             try:
                 fields[spec.field] = self.convert(spec, value, (*path, key))
                 explicit.add(spec.field)
+                if spec.conv == "duration":
+                    fields.setdefault("spelled", {})[spec.field] = str(value).strip()
             except _Invalid as bad:
                 extras[key] = plain(value)
                 if value is None and not spec.required:
@@ -558,9 +560,11 @@ class _Lowering:
                     span=span,
                     explicit=frozenset(explicit),
                 )
+            spelled = {**fields.pop("spelled", {}), **node_fields.pop("spelled", {})}
             return _STEP_KINDS[entry.node](
                 **fields,
                 **node_fields,
+                spelled=spelled,
                 extras=all_extras,
                 span=span,
                 explicit=frozenset(explicit | node_explicit),
@@ -635,6 +639,7 @@ class _Lowering:
                 fields["max_attempts"] = int(item)
             elif key in durations and parse_duration(item) is not None:
                 fields[durations[key]] = parse_duration(item)
+                fields.setdefault("spelled", {})[durations[key]] = str(item).strip()
             elif (
                 key == "delayFactor"
                 and isinstance(item, (int, float))
@@ -661,6 +666,7 @@ class _Lowering:
                 explicit.add("enabled")
             elif key == "ttl" and parse_duration(item) is not None:
                 fields["ttl"] = parse_duration(item)
+                fields["spelled"] = {"ttl": str(item).strip()}
             else:
                 extras[key] = plain(item)
         return CachePolicy(**fields, extras=extras, explicit=frozenset(explicit))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from datetime import timedelta
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -25,7 +26,7 @@ from ir.policies import CachePolicy, RetryPolicy
 from ir.steps import PluginCall, Step, TaskStep
 from ir.triggers import PluginTrigger, UpstreamFlow
 
-from .values import format_duration, to_yaml_value
+from .values import format_duration, parse_duration, to_yaml_value
 
 FLOW_KEY_ORDER = (
     "id",
@@ -123,6 +124,14 @@ def dump_yaml(documents: list[Any]) -> str:
     return stream.getvalue()
 
 
+def _duration(node: Node, field: str, value: timedelta) -> str:
+    """A duration as the source spelled it when the value is unchanged, else canonical."""
+    spelled = node.spelled.get(field)
+    if spelled is not None and parse_duration(spelled) == value:
+        return spelled
+    return format_duration(value)
+
+
 def _keep(node: Node, field: str) -> bool:
     """Write ``field``: it differs from its default, or the source spelled it out."""
     value = getattr(node, field)
@@ -145,7 +154,7 @@ class _Writer:
         if conv == "expr":
             return to_yaml_value(value)
         if conv == "duration":
-            return format_duration(value)
+            return _duration(owner, spec.field, value)
         if conv == "strings":
             return list(value)
         if conv == "steps":
@@ -317,14 +326,14 @@ class _Writer:
         out: dict[str, Any] = {"type": kind.value}
         if retry.max_attempts is not None:
             out["maxAttempts"] = retry.max_attempts
-        for key, value in (
-            ("interval", interval),
-            ("minInterval", retry.min_interval),
-            ("maxInterval", retry.max_interval),
-            ("maxDuration", retry.max_duration),
+        for key, field, value in (
+            ("interval", "interval", interval),
+            ("minInterval", "min_interval", retry.min_interval),
+            ("maxInterval", "max_interval", retry.max_interval),
+            ("maxDuration", "max_duration", retry.max_duration),
         ):
             if value is not None:
-                out[key] = format_duration(value)
+                out[key] = _duration(retry, field, value)
         if retry.factor is not None:
             out["delayFactor"] = retry.factor
         for key, value in retry.extras.items():
@@ -336,7 +345,7 @@ class _Writer:
         if cache.enabled or "enabled" in cache.explicit:  # Kestra's default is disabled
             out["enabled"] = cache.enabled
         if cache.ttl is not None:
-            out["ttl"] = format_duration(cache.ttl)
+            out["ttl"] = _duration(cache, "ttl", cache.ttl)
         for key, value in cache.extras.items():
             out.setdefault(key, value)
         return out
