@@ -6,7 +6,8 @@ the same IR:
 - inside a loop, a step reads a sibling's output of the current iteration, which Kestra spells
   ``outputs.t[taskrun.value]``: such references get the loop index explicitly;
 - a cache keyed on the task's inputs is what Kestra's ``taskCache`` does anyway;
-- schedules without a cron are left out (reported);
+- schedules without a cron are left out (reported); an upstream flow without a namespace is
+  taken to be in the flow's own namespace;
 - retries Kestra cannot express exactly (a list of delays, jitter) take the closest policy,
   and Python expressions Pebble cannot evaluate are carried as text — both with a diagnostic.
 """
@@ -37,7 +38,7 @@ from ir.expressions import (
 from ir.flow import Flow
 from ir.policies import RetryKind, RetryPolicy
 from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep
-from ir.triggers import Schedule
+from ir.triggers import FlowRun, Schedule
 
 from .python_tasks import map_expressions
 
@@ -62,7 +63,11 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
     }
     if flow.retry is not None:
         changes["retry"] = _retry(flow.retry, flow.span, flow.id, diagnostics)
-    kept = tuple(t for t in changes.get("triggers", flow.triggers) if _expressible(t, diagnostics))
+    kept = tuple(
+        _upstream_namespace(t, flow.namespace)
+        for t in changes.get("triggers", flow.triggers)
+        if _expressible(t, diagnostics)
+    )
     if kept != changes.get("triggers", flow.triggers):
         changes["triggers"] = kept
     if not flow.steps and "steps" not in flow.explicit:
@@ -79,6 +84,17 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
             )
         )
     return flow.replace(**changes), diagnostics
+
+
+def _upstream_namespace(trigger, namespace: str | None):
+    """An upstream flow named without a namespace (Prefect has none) is one of this flow's
+    namespace: the repo was converted into one namespace."""
+    if not isinstance(trigger, FlowRun) or namespace is None:
+        return trigger
+    upstream = tuple(
+        u.replace(namespace=namespace) if u.namespace is None else u for u in trigger.upstream
+    )
+    return trigger.replace(upstream=upstream) if upstream != trigger.upstream else trigger
 
 
 def _expressible(trigger, diagnostics) -> bool:
