@@ -200,9 +200,18 @@ def _unclaimed(out: Path, claimed: set[Path]) -> Path:
 
 def _write(target, flows, out: Path, output: Path, force: bool, outcome: Outcome) -> Path | None:
     """Write flows in the target format to ``out`` (or stdout); the path written, if any."""
+    from ir import codes
+    from ir.base import Span
+
     from .project import write_atomic
 
-    text, found = target.write(flows)
+    try:
+        text, found = target.write(flows)
+    except RecursionError:  # a flow nested past what the writer's recursion can take
+        outcome.diagnostics.append(
+            codes.F005.at(Span(file=str(out)), reason="the flow is nested too deeply to write")
+        )
+        return None
     outcome.diagnostics.extend(found)
     if str(output) == "-":
         if outcome.written:

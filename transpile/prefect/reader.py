@@ -191,6 +191,9 @@ def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | Re
             return ReadResult(
                 diagnostics=[codes.F002.at(Span(file=file), byte=exc.object[exc.start])]
             )
+    too_deep = _too_deep(source, file)
+    if too_deep is not None:
+        return ReadResult(diagnostics=[too_deep])
     try:
         return cst.parse_module(source), source
     except cst.ParserSyntaxError as exc:
@@ -200,6 +203,28 @@ def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | Re
         return ReadResult(diagnostics=[codes.P100.at(span, reason=reason)])
     except (RecursionError, ValueError) as exc:  # pathological nesting, bad literals
         return ReadResult(diagnostics=[codes.P100.at(Span(file=file), reason=str(exc))])
+
+
+_DEPTH_WORDS = ("nested", "too many", "stack", "recursion", "too complex", "indentation")
+
+
+def _too_deep(source: str, file: str | None):
+    """A P100 when the source nests deeper than a parser can take safely, else None.
+
+    libcst's native parser overflows the C stack on a few thousand nested brackets (the
+    process dies), so CPython's own parser, which has hard limits and is ~9x cheaper, looks
+    first. Its other complaints are left to libcst, which knows more Python versions."""
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        message = str(exc.msg or "")
+        if any(word in message.lower() for word in _DEPTH_WORDS):
+            span = Span(file=file, line=exc.lineno, col=exc.offset)
+            return codes.P100.at(span, reason=f"nested too deeply to parse safely ({message})")
+    except (RecursionError, MemoryError, ValueError) as exc:
+        reason = f"nested too deeply to parse safely ({type(exc).__name__})"
+        return codes.P100.at(Span(file=file), reason=reason)
+    return None
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -296,7 +321,13 @@ class _Reader:
         """A ReadResult per module name."""
         flows: dict[str, list[tuple[_Callable, Flow]]] = {}
         for scope in scopes:
-            flows[scope.name] = self.read_module(scope)
+            try:
+                flows[scope.name] = self.read_module(scope)
+            except RecursionError:  # legal Python, but nested past what the IR can hold
+                flows[scope.name] = []
+                self.diagnostics.setdefault(scope.name, []).append(
+                    codes.P100.at(Span(file=scope.file), reason="nested too deeply to convert")
+                )
         triggers = self.triggers(scopes)
         results = {}
         for scope in scopes:
