@@ -210,3 +210,13 @@ def test_yaml_that_is_not_a_flow_is_left_alone_in_a_tree(tmp_path):
     # Named explicitly, a file is always read, and judged as a flow.
     proc = run("convert", str(tree / "mkdocs.yml"), "--to", "kestra", "-o", "-")
     assert proc.returncode == 1 and "K103 missing required property 'tasks'" in proc.stderr
+
+
+def test_information_is_printed_only_when_verbose():
+    quiet = run("convert", str(EXAMPLE / "etl" / "daily_sales.yaml"), "--to", "kestra", "-o", "-")
+    loud = run(
+        "convert", str(EXAMPLE / "etl" / "daily_sales.yaml"), "--to", "kestra", "-o", "-", "-v"
+    )
+    assert quiet.returncode == loud.returncode == 0
+    assert ": K117 " not in quiet.stderr and "K117×3" in quiet.stderr
+    assert "daily_sales.yaml:34:7: K117 deprecated spelling 'maxAttempt'" in loud.stderr

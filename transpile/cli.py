@@ -53,9 +53,12 @@ def exit_code(outcome: Outcome) -> int:
     return EXIT_OK
 
 
-def _emit(outcome: Outcome) -> None:
+def _emit(outcome: Outcome, verbose: bool = True) -> None:
+    """Print diagnostics; information-level ones only when ``verbose`` (the summary counts
+    them all)."""
     for diagnostic in outcome.diagnostics:
-        typer.echo(diagnostic.render(), err=True)
+        if verbose or diagnostic.severity.value != "info":
+            typer.echo(diagnostic.render(), err=True)
 
 
 def _summary(outcome: Outcome) -> None:
@@ -104,6 +107,9 @@ def convert(
     force: bool = typer.Option(False, "--force", help="Replace existing output files."),
     partial: bool = typer.Option(
         False, "--partial", help="Write flows even when they have error diagnostics."
+    ),
+    verbose: bool = typer.Option(
+        False, "-v", "--verbose", help="Also print information-level diagnostics."
     ),
 ) -> None:
     """Convert a file or a directory tree (which keeps its layout) to the target format."""
@@ -182,7 +188,7 @@ def convert(
         problem = write_atomic(report, render_report(entries), force=True)
         if problem is not None:
             outcome.diagnostics.append(problem)
-    _emit(outcome)
+    _emit(outcome, verbose)
     _summary(outcome)
     raise typer.Exit(exit_code(outcome))
 
