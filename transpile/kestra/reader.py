@@ -278,7 +278,7 @@ class _Lowering:
             "finally": self._flow_tasks,
             "triggers": self._triggers,
             "concurrency": self._concurrency,
-            "retry": self._flow_retry,
+            "retry": self.retry,
             "outputs": self._outputs,
             "disabled": self._disabled,
         }
@@ -687,9 +687,6 @@ class _Lowering:
             extras=extras,
             explicit=frozenset({"behavior"} if "behavior" in value else ()),
         )
-
-    def _flow_retry(self, value: Any, path: Path_) -> RetryPolicy:
-        return self.retry(value, path)
 
     def _outputs(self, value: Any, path: Path_) -> tuple[FlowOutput, ...]:
         if not isinstance(value, list) or not all(

@@ -37,7 +37,7 @@ from ir.expressions import (
 )
 from ir.flow import Flow
 from ir.policies import RetryKind, RetryPolicy
-from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep
+from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep, child_blocks
 from ir.triggers import FlowRun, Schedule
 
 from .python_tasks import map_expressions
@@ -119,12 +119,8 @@ def _enclosing_loops(flow: Flow) -> dict[str, tuple[str, ...]]:
         for step in steps:
             found.setdefault(step.id, chain)
             inner = (*chain, step.id) if isinstance(step, Loop) else chain
-            for name, value in step.__dict__.items():
-                if _is_steps(value):
-                    visit(value, inner)
-                elif name == "cases":
-                    for case in value:
-                        visit(case.steps, inner)
+            for _block, children in child_blocks(step):
+                visit(children, inner)
 
     for block in (flow.steps, flow.on_failure, flow.finally_steps):
         visit(block, ())
@@ -224,13 +220,7 @@ def _carry_python(value: Any, step, diagnostics) -> Any:
             return Literal(value=expr.text)
         return expr
 
-    if isinstance(value, Node):
-        return map_expressions(value, fn)
-    if isinstance(value, tuple):
-        return tuple(_carry_python(v, step, diagnostics) for v in value)
-    if isinstance(value, dict):
-        return {k: _carry_python(v, step, diagnostics) for k, v in value.items()}
-    return value
+    return map_expressions(value, fn)
 
 
 def _is_python(expr: Any) -> bool:
@@ -266,11 +256,7 @@ def _loop_scoped(value: Any, chain: tuple[str, ...], loops) -> Any:
         return value
 
     def fn(expr: Expr) -> Expr:
-        if isinstance(expr, Index) and isinstance(expr.obj, TaskOutput):
-            return expr  # already indexed
-        if not isinstance(expr, TaskOutput):
-            return expr
-        own = loops.get(expr.task, ())
+        own = loops.get(expr.task, ()) if isinstance(expr, TaskOutput) else ()
         if not own or chain[: len(own)] != own:
             return expr
         indexed: Expr = TaskOutput(task=expr.task)
@@ -280,30 +266,12 @@ def _loop_scoped(value: Any, chain: tuple[str, ...], loops) -> Any:
             indexed = Attr(obj=indexed, name=part)
         return indexed
 
-    return _map_outside_indexes(value, fn)
+    # An output already indexed by an iteration is read as a whole, never indexed again.
+    return map_expressions(value, fn, keep=_indexed_output)
 
 
-def _map_outside_indexes(value: Any, fn) -> Any:
-    # map_expressions works innermost first; an Index(TaskOutput, LoopItem) must be seen as a
-    # whole, so it is protected by rewriting top-down here.
-    if isinstance(value, Index) and isinstance(value.obj, TaskOutput):
-        return value
-    if isinstance(value, TaskOutput):
-        return fn(value)
-    if isinstance(value, Node):
-        changes = {}
-        for name, item in value.__dict__.items():
-            new = _map_outside_indexes(item, fn)
-            if new is not item:
-                changes[name] = new
-        return value.replace(**changes) if changes else value
-    if isinstance(value, tuple):
-        items = tuple(_map_outside_indexes(v, fn) for v in value)
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    if isinstance(value, dict):
-        mapped = {k: _map_outside_indexes(v, fn) for k, v in value.items()}
-        return value if all(mapped[k] is value[k] for k in value) else mapped
-    return value
+def _indexed_output(node: Node) -> bool:
+    return isinstance(node, Index) and isinstance(node.obj, TaskOutput)
 
 
 def _templated(value: Any) -> Any:
@@ -311,7 +279,7 @@ def _templated(value: Any) -> Any:
     if isinstance(value, EXPR_TYPES):
         return _canonical(value)
     if isinstance(value, Node):
-        return map_expressions_top(value)
+        return _canonical_fields(value)
     if isinstance(value, dict):
         return {k: _templated(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -319,7 +287,7 @@ def _templated(value: Any) -> Any:
     return value
 
 
-def map_expressions_top(node: Node) -> Node:
+def _canonical_fields(node: Node) -> Node:
     """Canonicalise the outermost expressions held by a non-expression node."""
     changes = {}
     for name, item in node.__dict__.items():

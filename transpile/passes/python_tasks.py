@@ -48,7 +48,7 @@ from ir.steps import PythonFunction, Script, TaskStep
 
 __all__ = ["ENV_PREFIX", "RESULT_PATH", "lower_python_tasks", "map_expressions", "python_script"]
 
-N = TypeVar("N", bound=Node)
+T = TypeVar("T")
 
 ENV_PREFIX = "FLOWBRIDGE_ARG_"
 """Prefix of the environment variables that carry a task's arguments."""
@@ -67,38 +67,48 @@ _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # --- generic rewriting -----------------------------------------------------------------------
 
 
-def map_expressions(node: N, fn: Callable[[Expr], Expr]) -> N:
-    """A copy of ``node`` (any IR node: a flow, a step, a trigger, an expression) in which every
-    expression ``e`` is replaced by ``fn(e)``, innermost first. Parts left unchanged are
-    shared, not copied; an interpolation whose expression changed forgets its source text."""
+def map_expressions(
+    value: T, fn: Callable[[Expr], Expr], *, keep: Callable[[Node], bool] | None = None
+) -> T:
+    """A copy of ``value`` (any IR node — a flow, a step, a trigger, an expression — or a tuple
+    or dict of them) in which every expression ``e`` is replaced by ``fn(e)``, innermost
+    first. Nodes for which ``keep`` is true are left whole: neither entered nor rewritten."""
 
-    def visit(current: Node) -> Node:
-        return fn(current) if isinstance(current, EXPR_TYPES) else current  # type: ignore[arg-type]
+    def visit(node: Node) -> Node:
+        return fn(node) if isinstance(node, EXPR_TYPES) else node  # type: ignore[arg-type]
 
-    return _rebuild(node, visit)
-
-
-def _rebuild(node: N, visit: Callable[[Node], Node]) -> N:
-    """Rebuild ``node`` bottom-up, applying ``visit`` to every node after its children."""
-    changes = {}
-    for name, value in node.__dict__.items():
-        new = _rebuild_value(value, visit)
-        if new is not value:
-            changes[name] = new
-    rebuilt = node.replace(**changes) if changes else node
-    return visit(rebuilt)  # type: ignore[return-value]
+    return rewrite_nodes(value, visit, keep=keep)
 
 
-def _rebuild_value(value: Any, visit: Callable[[Node], Node]) -> Any:
-    if isinstance(value, Node):
-        return _rebuild(value, visit)
-    if isinstance(value, tuple):
-        items = tuple(_rebuild_value(item, visit) for item in value)
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    if isinstance(value, dict):  # e.g. PythonFunction.arguments, Flow.variables
-        mapped = {key: _rebuild_value(item, visit) for key, item in value.items()}
-        return value if all(mapped[k] is value[k] for k in value) else mapped
-    return value
+def rewrite_nodes(
+    value: T, visit: Callable[[Node], Node], *, keep: Callable[[Node], bool] | None = None
+) -> T:
+    """``value`` rebuilt bottom-up with ``visit`` applied to every node after its children.
+    Parts left unchanged are shared, not copied; an interpolation whose expression changed
+    forgets its source text (see :meth:`ir.expressions.Interpolation.replace`)."""
+
+    def node_of(node: Node) -> Node:
+        if keep is not None and keep(node):
+            return node
+        changes = {}
+        for name, item in node.__dict__.items():
+            new = rebuild(item)
+            if new is not item:
+                changes[name] = new
+        return visit(node.replace(**changes) if changes else node)
+
+    def rebuild(item: Any) -> Any:
+        if isinstance(item, Node):
+            return node_of(item)
+        if isinstance(item, tuple):
+            items = tuple(rebuild(v) for v in item)
+            return item if all(a is b for a, b in zip(items, item, strict=True)) else items
+        if isinstance(item, dict):  # e.g. PythonFunction.arguments, Flow.variables
+            mapped = {key: rebuild(v) for key, v in item.items()}
+            return item if all(mapped[k] is item[k] for k in item) else mapped
+        return item
+
+    return rebuild(value)
 
 
 # --- the pass --------------------------------------------------------------------------------
@@ -125,7 +135,7 @@ def lower_python_tasks(flow: Flow) -> tuple[Flow, list[Diagnostic]]:
             return node.replace(action=_script_action(node, node.action, diagnostics))
         return node
 
-    return _rebuild(flow, visit), diagnostics
+    return rewrite_nodes(flow, visit), diagnostics
 
 
 def _retarget(lowered: set[str], expr: Expr) -> Expr:
