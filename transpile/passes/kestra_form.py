@@ -200,15 +200,9 @@ def _carry_python(value: Any, step, diagnostics) -> Any:
     """Python source Pebble cannot evaluate, kept as plain text (reported)."""
 
     def fn(expr: Expr) -> Expr:
-        if isinstance(expr, Template):
-            parts = tuple(
-                p.expr if isinstance(p, Interpolation) and _is_python(p.expr) else p
-                for p in expr.parts
-            )
-            if parts != expr.parts:
-                expr = expr.replace(parts=parts)
-            if any(_is_python(p) for p in expr.parts):
-                return _merged(tuple(p.text if _is_python(p) else p for p in expr.parts))
+        # Bottom-up: a Python part of a template has already become a literal here.
+        if isinstance(expr, Template) and any(isinstance(p, Literal) for p in expr.parts):
+            return _merged(tuple(p.value if isinstance(p, Literal) else p for p in expr.parts))
         if _is_python(expr):
             diagnostics.append(
                 codes.T101.at(
