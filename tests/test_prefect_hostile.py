@@ -11,7 +11,7 @@ from .test_cli import assert_no_traceback, run
 HEADER = "from prefect import flow\n\n\n@flow\ndef deep():\n"
 CASES = {
     "parentheses": "    x = " + "(" * 3000 + "1" + ")" * 3000 + "\n",
-    "lists": "    x = " + "[" * 150 + "]" * 150 + "\n",
+    "lists": "    x = " + "[" * 300 + "]" * 300 + "\n",
     "unary": "    x = " + "-" * 20000 + "1\n",
     "chain": "    x = " + "+".join(["1"] * 100000) + "\n",
     "blocks": "".join("    " * (i + 1) + "if x:\n" for i in range(120)) + "    " * 121 + "pass\n",

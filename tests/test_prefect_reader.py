@@ -612,3 +612,23 @@ def test_script_style_sibling_imports_resolve(tmp_path):
     assert step.action.function == "hello"
     assert step.action.source.startswith("import cowsay\n")
     assert step.action.dependencies == ("cowsay",)
+
+
+def test_only_prefect_yaml_files_above_converted_files_are_read(tmp_path):
+    # A one-file conversion reads its folder as the repo: a prefect.yaml elsewhere under that
+    # folder (another project) is none of its business, one beside the file is.
+    flows = tmp_path / "flows"
+    other = tmp_path / "elsewhere" / "deep"
+    flows.mkdir()
+    other.mkdir(parents=True)
+    (other / "prefect.yaml").write_text("deployments: [broken\n")
+    etl = flows / "etl.py"
+    etl.write_text("from prefect import flow\n\n@flow\ndef etl():\n    pass\n")
+    (flows / "prefect.yaml").write_text(
+        "deployments:\n  - name: nightly\n    entrypoint: etl.py:etl\n"
+        "    schedules:\n      - cron: '0 2 * * *'\n"
+    )
+    for root in (tmp_path, flows):
+        result = read_prefect_repo(root, [etl], namespace="ns")[etl]
+        assert [t.cron for t in result.flows[0].triggers] == ["0 2 * * *"]
+        assert not [d for d in result.diagnostics if d.code == "D103"], result.diagnostics

@@ -8,13 +8,8 @@ names, ISO-8601 durations, literal blocks for multi-line text.
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 from datetime import timedelta
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
 from ir import codes
@@ -26,6 +21,7 @@ from ir.policies import CachePolicy, RetryPolicy
 from ir.steps import PluginCall, Step, TaskStep
 from ir.triggers import PluginTrigger, UpstreamFlow
 
+from .emit import emit_documents
 from .values import format_duration, parse_duration, to_yaml_value
 
 FLOW_KEY_ORDER = (
@@ -68,60 +64,9 @@ def write_kestra(flows: Flow | list[Flow]) -> tuple[str, list[Diagnostic]]:
     return dump_yaml(documents), writer.diagnostics
 
 
-def _represent_datetime(representer, value: dt.datetime):
-    # ISO-8601 with a 'T': Kestra parses the text with java.time, which wants that form.
-    text = value.isoformat()
-    if text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    return representer.represent_scalar("tag:yaml.org,2002:timestamp", text)
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt", pure=True)
-    yaml.representer.add_representer(dt.datetime, _represent_datetime)
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    yaml.allow_unicode = True
-    yaml.preserve_quotes = False
-    return yaml
-
-
-def _prepare(value: Any) -> Any:
-    """Multi-line strings become literal blocks when YAML can hold them exactly."""
-    if isinstance(value, dict):
-        return {k: _prepare(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_prepare(v) for v in value]
-    if isinstance(value, str) and "\n" in value and _literal_safe(value):
-        return LiteralScalarString(value)
-    if isinstance(value, str) and (value.startswith(("{{", "{%")) or _YAML_BREAKS & set(value)):
-        return DoubleQuotedScalarString(value)
-    return value
-
-
-# Characters YAML reads as line breaks: only a double-quoted scalar can escape them.
-_YAML_BREAKS = frozenset("\x85\u2028\u2029")
-
-
-def _literal_safe(text: str) -> bool:
-    # A literal block cannot hold trailing spaces on a line, a leading blank first line,
-    # or control characters without changing the value.
-    if text.startswith((" ", "\n")) or "\r" in text or "\t" in text:
-        return False
-    if any(line != line.rstrip(" ") for line in text.split("\n")):
-        return False
-    return all(ch == "\n" or ch.isprintable() for ch in text)
-
-
 def dump_yaml(documents: list[Any]) -> str:
-    """Serialise plain documents deterministically."""
-    stream = io.StringIO()
-    yaml = _yaml()
-    if len(documents) == 1:
-        yaml.dump(_prepare(documents[0]), stream)
-    else:
-        yaml.dump_all([_prepare(d) for d in documents], stream)
-    return stream.getvalue()
+    """Serialise plain documents deterministically (see :mod:`transpile.kestra.emit`)."""
+    return emit_documents(documents)
 
 
 def _duration(node: Node, field: str, value: timedelta) -> str:

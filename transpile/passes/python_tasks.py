@@ -12,6 +12,7 @@ statically, so no diagnostic is given for it.
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import json
 import keyword
@@ -19,8 +20,6 @@ import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
-
-import libcst as cst
 
 from ir import codes
 from ir.base import Node
@@ -242,13 +241,16 @@ def _concatenation(expr: Expr) -> Expr:
 def _inspect_function(fn: PythonFunction, step: TaskStep, diagnostics: list[Diagnostic]) -> bool:
     """Whether the task function is ``async`` (read statically from its source)."""
     try:
-        module = cst.parse_module(fn.source)
-    except cst.ParserSyntaxError as exc:
-        reason = f"its source does not parse ({exc.message})"
+        module = ast.parse(fn.source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        reason = f"its source does not parse ({getattr(exc, 'msg', None) or type(exc).__name__})"
     else:
         for statement in module.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == fn.function:
-                return statement.asynchronous is not None
+            if (
+                isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and statement.name == fn.function
+            ):
+                return isinstance(statement, ast.AsyncFunctionDef)
         reason = "its source defines no top-level function of that name"
     diagnostics.append(
         codes.T101.at(step.span, what=f"task function {fn.function!r}", reason=reason)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import posixpath
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,7 +36,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ir import codes
 from ir.base import Span
@@ -44,6 +45,7 @@ from ir.triggers import FlowRun, Schedule, Trigger, UpstreamFlow
 
 from ..kestra.loader import Document, read_file
 from ..kestra.values import parse_duration, plain
+from .positions import Positions
 from .scope import dotted
 
 __all__ = [
@@ -136,6 +138,7 @@ def triggers_from_module(
     file: str | None,
     *,
     flow_ids_by_name: dict[str, str] | None = None,
+    positions: Positions | None = None,
 ) -> tuple[dict[str, list[Trigger]], list[Diagnostic]]:
     """The triggers of the deployments a Python module creates, by flow function name.
 
@@ -143,9 +146,10 @@ def triggers_from_module(
     those functions (or of a ``from_source`` entrypoint) are read. Calls are found anywhere in
     the module, including under ``if __name__ == "__main__":``. A ``from_source`` deployment
     is keyed by its entrypoint's function name, which may be a flow of another file.
-    ``flow_ids_by_name`` resolves upstream flows of event triggers (otherwise slugged)."""
+    ``flow_ids_by_name`` resolves upstream flows of event triggers (otherwise slugged);
+    ``positions`` shares the module's node positions with a caller that already has them."""
     deployments, diagnostics = deployments_from_module(
-        module, flow_ids, file, flow_ids_by_name=flow_ids_by_name
+        module, flow_ids, file, flow_ids_by_name=flow_ids_by_name, positions=positions
     )
     return _by_flow(deployments, diagnostics)
 
@@ -175,11 +179,13 @@ def deployments_from_module(
     file: str | None,
     *,
     flow_ids_by_name: dict[str, str] | None = None,
+    positions: Positions | None = None,
 ) -> tuple[list[DeploymentInfo], list[Diagnostic]]:
     """Like :func:`triggers_from_module`, one record per deployment (with its tags)."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # read only: no copy needed
-    finder = _CallFinder(wrapper, flow_ids, file, flow_ids_by_name or {})
-    wrapper.module.visit(finder)
+    positions = positions or Positions(module)
+    finder = _CallFinder(module, positions, flow_ids, file, flow_ids_by_name or {})
+    for statement in _mentioning_deployments(module, positions):
+        statement.visit(finder)
     return finder.deployments, finder.mapper.diagnostics
 
 
@@ -772,32 +778,54 @@ def _arithmetic(operator: cst.BaseBinaryOp, left: Any, right: Any) -> Any:
     return _UNKNOWN
 
 
+_DEPLOY_WORDS = re.compile(r"serve|deploy|Deployment|build_from_flow")
+_DEPLOYMENT_ALIAS = re.compile(r"\bDeployment\s+as\s+(\w+)")
+
+
+def _mentioning_deployments(module: cst.Module, positions: Positions) -> list[cst.CSTNode]:
+    """The top-level statements whose lines mention a deployment API. Visiting only those
+    skips the bulk of a module (its tasks and helpers) without missing a call."""
+    text = positions.code
+    words = _DEPLOY_WORDS
+    aliases = _DEPLOYMENT_ALIAS.findall(text)
+    if aliases:
+        words = re.compile("|".join([words.pattern, *(rf"\b{a}\b" for a in aliases)]))
+    lines = sorted({positions.line_of(m.start()) for m in words.finditer(text)})
+    body = list(module.body)
+    starts = [(positions.start(stmt) or (1, 1))[0] for stmt in body]
+    chosen: list[cst.CSTNode] = []
+    for i, stmt in enumerate(body):
+        end = starts[i + 1] if i + 1 < len(body) else math.inf
+        at = bisect_left(lines, starts[i])
+        if at < len(lines) and lines[at] < end:
+            chosen.append(stmt)
+    return chosen
+
+
 class _CallFinder(cst.CSTVisitor):
     """Finds deployment calls in a module and maps them."""
 
     def __init__(
         self,
-        wrapper: MetadataWrapper,
+        module: cst.Module,
+        positions: Positions,
         flow_ids: dict[str, str],
         file: str | None,
         flow_ids_by_name: dict[str, str],
     ) -> None:
         super().__init__()
-        self.wrapper = wrapper
-        self._positions: Any = None  # resolved on the first span: most modules deploy nothing
-        self.static = _Static(wrapper.module)
+        self.positions = positions  # computed on the first span: most modules deploy nothing
+        self.static = _Static(module)
         self.flow_ids = flow_ids
         self.file = file
         self.mapper = _Mapper(flow_ids_by_name)
         self.deployments: list[DeploymentInfo] = []
 
     def span(self, node: cst.CSTNode) -> Span:
-        if self._positions is None:
-            self._positions = self.wrapper.resolve(PositionProvider)
-        position = self._positions.get(node)
+        position = self.positions.start(node)
         if position is None:
             return Span(file=self.file)
-        return Span(file=self.file, line=position.start.line, col=position.start.column + 1)
+        return Span(file=self.file, line=position[0], col=position[1])
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

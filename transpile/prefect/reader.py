@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from grammars.prefect import OptionSpec, Surface, surface
 from ir import codes
@@ -70,6 +69,7 @@ from ir.steps import (
 )
 
 from ..result import ReadResult
+from .positions import Positions
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -139,6 +139,23 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
     return {path: results[path] for path in files if path in results}
 
 
+def _prefect_yaml_files(root: Path, files: list[Path]) -> list[Path]:
+    """The ``prefect.yaml`` files that can name the converted files as entrypoints: those in
+    a converted file's folder or in a folder above it, up to ``root``. Looking only there
+    (rather than searching the tree) keeps a one-file conversion from walking its parent
+    folder, and skips whatever discovery skipped."""
+    root = Path(root).resolve()
+    folders: set[Path] = set()
+    for path in files:
+        folder = Path(path).resolve().parent
+        while folder not in folders and folder.is_relative_to(root):
+            folders.add(folder)
+            if folder == root:
+                break
+            folder = folder.parent
+    return sorted(f / "prefect.yaml" for f in folders if (f / "prefect.yaml").is_file())
+
+
 def _attach_prefect_yaml(
     root: Path, results: dict[Path, ReadResult], functions: list[tuple[Flow, str, str]]
 ) -> None:
@@ -146,12 +163,7 @@ def _attach_prefect_yaml(
     their entrypoints name. Entrypoints are relative to the folder holding the file."""
     from .deployments import triggers_from_prefect_yaml
 
-    for config in sorted(Path(root).rglob("prefect.yaml")):
-        if any(
-            part.startswith(".") or part in ("node_modules", "venv", ".venv")
-            for part in config.relative_to(root).parts[:-1]
-        ):
-            continue
+    for config in _prefect_yaml_files(root, list(results)):
         base = config.parent
         by_entrypoint: dict[str, str] = {}
         by_name: dict[str, str] = {}
@@ -281,7 +293,7 @@ class _Reader:
         self.namespace = namespace
         self.s: Surface = surface()
         self.diagnostics: dict[str, list[Diagnostic]] = {}
-        self._positions: dict[str, Any] = {}
+        self._positions: dict[str, Positions] = {}
         # Each flow read, with its file and function name (prefect.yaml entrypoints use them).
         self.flow_functions: list[tuple[Flow, str, str]] = []
         self._callables: dict[tuple[str, str], _Callable | None] = {}
@@ -294,14 +306,17 @@ class _Reader:
         """Where ``node`` is; positions are computed once per module, on first need."""
         if node is None:
             return Span(file=scope.file)
-        positions = self._positions.get(scope.name)
-        if positions is None:
-            wrapper = MetadataWrapper(scope.module, unsafe_skip_copy=True)
-            positions = self._positions[scope.name] = wrapper.resolve(PositionProvider)
-        where = positions.get(node)
+        where = self.positions(scope).start(node)
         if where is None:
             return Span(file=scope.file)
-        return Span(file=scope.file, line=where.start.line, col=where.start.column + 1)
+        return Span(file=scope.file, line=where[0], col=where[1])
+
+    def positions(self, scope: ModuleScope) -> Positions:
+        """The module's node positions, shared by everything that reports on it."""
+        positions = self._positions.get(scope.name)
+        if positions is None:
+            positions = self._positions[scope.name] = Positions(scope.module)
+        return positions
 
     def report(
         self,
@@ -387,7 +402,9 @@ class _Reader:
             if not visible:
                 continue
             flow_ids = {name: self.flow_id(cal)[0] for name, cal in visible.items()}
-            by_name, diagnostics = triggers_from_module(scope.module, flow_ids, scope.file)
+            by_name, diagnostics = triggers_from_module(
+                scope.module, flow_ids, scope.file, positions=self.positions(scope)
+            )
             self.diagnostics.setdefault(scope.name, []).extend(diagnostics)
             for name, triggers in by_name.items():
                 if name in visible:

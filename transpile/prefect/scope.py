@@ -278,6 +278,8 @@ class Repo:
 
     def __init__(self) -> None:
         self.modules: dict[str, ModuleScope] = {}
+        # free_names of definitions, by node id: helpers shared by many tasks are walked once
+        self.free_names: dict[int, tuple[list[str], list[str]]] = {}
 
     def add(self, scope: ModuleScope) -> None:
         self.modules[scope.name] = scope
@@ -372,7 +374,10 @@ def bundle(
         return where.code(node).strip("\n")
 
     def visit(where: ModuleScope, node: cst.CSTNode) -> None:
-        names, inner_imports = free_names(node)
+        known = repo.free_names.get(id(node))
+        if known is None:
+            known = repo.free_names[id(node)] = free_names(node)
+        names, inner_imports = known
         modules.extend(m for m in inner_imports if m.split(".")[0] not in repo_tops)
         for name in names:
             found = repo.lookup(where, name)
