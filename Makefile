@@ -31,6 +31,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/kestra_roundtrip.py
 	$(BIN)/python bench/prefect_convert.py
+	$(BIN)/python bench/kestra_to_prefect.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -1,7 +1,8 @@
 """The one catalogue of diagnostic codes, grouped by origin.
 
 Codes are stable: a code is never reused for another meaning. Prefixes:
-``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer, ``X`` expressions,
+``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer, ``P1`` Prefect reader,
+``P2`` Prefect writer, ``D`` deployments, ``X`` expressions,
 ``G`` the step graph. Create a diagnostic with ``codes.K101.at(span, name="x")``.
 """
 
@@ -321,6 +322,60 @@ P109 = Code(
     "Prefect 1 API ({what}) is not supported",
     "Prefect 1 flows (`with Flow(...)`) use a different, static API.",
     Fidelity.NONE,
+)
+
+# --- P2: Prefect writer (IR → Python) ---------------------------------------------------------
+P201 = Code(
+    "P201",
+    W,
+    "expression {text!r} has no exact Python equivalent: {reason}; kept as a marked string",
+    "A Pebble expression uses a filter, function or construct outside the translated subset. "
+    "The generated code keeps the original text in a string so that nothing is lost; fix it "
+    "by hand.",
+    Fidelity.CARRIED,
+)
+P202 = Code(
+    "P202",
+    W,
+    "task {id!r} of type {type!r} has no Prefect counterpart; it raises NotImplementedError",
+    "Plugins without a Python equivalent become a task that keeps the original YAML in a "
+    "comment and raises NotImplementedError naming the type; the rest of the flow still "
+    "imports and runs up to it.",
+    Fidelity.CARRIED,
+)
+P203 = Code(
+    "P203",
+    W,
+    "{what} approximated in Prefect: {reason}",
+    "The construct converts to the closest Prefect equivalent; the difference is stated.",
+    Fidelity.APPROX,
+)
+P204 = Code(
+    "P204",
+    W,
+    "{what} is not converted to Prefect: {reason}",
+    "The construct has no Prefect counterpart; it is kept in a comment of the generated code.",
+    Fidelity.NONE,
+)
+
+P205 = Code(
+    "P205",
+    INFO,
+    "{what} {name!r} is named {target!r} in Prefect",
+    "Prefect block and variable names allow only lower-case letters, digits, '-' and '_'; "
+    "the Kestra name is slugged and the mapping reported so that the block or variable can "
+    "be created under the new name.",
+    Fidelity.EXACT,
+)
+P206 = Code(
+    "P206",
+    W,
+    "python script of task {id!r} cannot be converted to a function body: {reason}; the "
+    "script is kept as text and the task raises NotImplementedError",
+    "Kestra renders a script's expressions before running it. flowbridge turns them into "
+    "parameters of the task, which needs the script, with its expressions taken out, to be "
+    "valid Python 3 without template blocks. Rewrite the script by hand.",
+    Fidelity.CARRIED,
 )
 
 # --- D1: deployments and schedules (Prefect) -------------------------------------------------

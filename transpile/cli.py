@@ -119,6 +119,7 @@ def convert(
     from .project import discover, output_paths, resolve_namespace, write_atomic
     from .registry import FORMATS, reader_for
     from .report import FlowReport, render_report
+    from .result import WriteContext, content_digest
 
     outcome = Outcome()
     target = FORMATS.get(to)
@@ -155,7 +156,7 @@ def convert(
         else:
             by_format.setdefault(fmt.name, []).append(path)
 
-    entries: list[FlowReport] = []
+    jobs: list[_Job] = []
     claimed: set[Path] = set()
     with _progress(sum(len(v) for v in by_format.values())) as advance:
         for name, paths in by_format.items():
@@ -169,7 +170,6 @@ def convert(
                 outcome.flows += len(result.flows)
                 if not result.flows:
                     continue
-                failed = any(d.is_error for d in result.diagnostics)
                 planned = output_paths(
                     source,
                     path,
@@ -179,11 +179,36 @@ def convert(
                     suffix=target.output_suffix if fmt is not target else path.suffix,
                 )
                 for out, flows in planned:
-                    out = _unclaimed(out, claimed)
-                    written = None
-                    if not failed or partial:
-                        written = _write(target, flows, out, output, force, outcome)
-                    entries += [FlowReport(f, path, written, result.diagnostics) for f in flows]
+                    if out != output:  # a name chosen for the user, spelled as the target needs
+                        out = out.with_name(target.output_name(out.stem) + out.suffix)
+                    jobs.append(_Job(path, _unclaimed(out, claimed), flows, result.diagnostics))
+
+    into_dir = source.is_dir() and str(output) != "-"
+    siblings = {
+        (flow.namespace, flow.id): _relative(job.output, output)
+        for job in jobs
+        for flow in job.flows
+        if into_dir
+    }
+    entries: list[FlowReport] = []
+    written_modules: list[tuple[str, list]] = []
+    for job in jobs:
+        written = None
+        if not any(d.is_error for d in job.diagnostics) or partial:
+            context = WriteContext(
+                source_name=_relative(job.source, source if source.is_dir() else source.parent),
+                source_digest=content_digest(job.source.read_bytes()),
+                output=_relative(job.output, output) if into_dir else None,
+                siblings=siblings,
+            )
+            written = _write(target, job.flows, job.output, output, force, outcome, context)
+            if written is not None:
+                written_modules.append((_relative(written, output), job.flows))
+        entries += [FlowReport(f, job.source, written, job.diagnostics) for f in job.flows]
+    if into_dir and written_modules:
+        for relative, text, found in target.project_files(written_modules, ns):
+            outcome.diagnostics.extend(found)
+            _write_text(output / relative, text, force, outcome)
     if report is not None:
         problem = write_atomic(report, render_report(entries), force=True)
         if problem is not None:
@@ -191,6 +216,24 @@ def convert(
     _emit(outcome, verbose)
     _summary(outcome)
     raise typer.Exit(exit_code(outcome))
+
+
+@dataclass
+class _Job:
+    """Flows read from ``source`` to be written to ``output``."""
+
+    source: Path
+    output: Path
+    flows: list
+    diagnostics: list
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, ``/``-separated (the path itself when outside it)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _unclaimed(out: Path, claimed: set[Path]) -> Path:
@@ -204,15 +247,15 @@ def _unclaimed(out: Path, claimed: set[Path]) -> Path:
     return candidate
 
 
-def _write(target, flows, out: Path, output: Path, force: bool, outcome: Outcome) -> Path | None:
+def _write(
+    target, flows, out: Path, output: Path, force: bool, outcome: Outcome, context
+) -> Path | None:
     """Write flows in the target format to ``out`` (or stdout); the path written, if any."""
     from ir import codes
     from ir.base import Span
 
-    from .project import write_atomic
-
     try:
-        text, found = target.write(flows)
+        text, found = target.write(flows, context)
     except RecursionError:  # a flow nested past what the writer's recursion can take
         outcome.diagnostics.append(
             codes.F005.at(Span(file=str(out)), reason="the flow is nested too deeply to write")
@@ -220,11 +263,18 @@ def _write(target, flows, out: Path, output: Path, force: bool, outcome: Outcome
         return None
     outcome.diagnostics.extend(found)
     if str(output) == "-":
-        if outcome.written:
+        if outcome.written and target.name == "kestra":
             sys.stdout.write("---\n")  # several files: one YAML stream
         sys.stdout.write(text)
         outcome.written += 1
         return None
+    return _write_text(out, text, force, outcome)
+
+
+def _write_text(out: Path, text: str, force: bool, outcome: Outcome) -> Path | None:
+    """Write one output file atomically; the path written, if any."""
+    from .project import write_atomic
+
     problem = write_atomic(out, text, force=force)
     if problem is not None:
         outcome.diagnostics.append(problem)

@@ -24,6 +24,8 @@ class Format:
     repo_reader: str | None = None  # (root, files, *, namespace) -> {path: ReadResult}
     claims: str | None = None  # (path) -> bool: may a file found in a tree be of this format
     one_file_per_flow: bool = False  # a source file may hold several flows, written apart
+    output_stem: str | None = None  # (stem) -> stem: how an output file's name must be spelled
+    project_writer: str | None = None  # (modules, project) -> files beside a directory's output
 
     def _resolve(self, target: str | None, what: str) -> Callable[..., Any]:
         if target is None:
@@ -42,9 +44,20 @@ class Format:
             return {path: self.read(path) for path in files}
         return self._resolve(self.repo_reader, "reader")(root, files, namespace=namespace)
 
-    def write(self, flows: list[Any]) -> tuple[str, list[Any]]:
-        """Write flows in this format."""
-        return self._resolve(self.writer, "writer")(flows)
+    def write(self, flows: list[Any], context: Any = None) -> tuple[str, list[Any]]:
+        """Write flows in this format; ``context`` is a :class:`transpile.result.WriteContext`."""
+        return self._resolve(self.writer, "writer")(flows, context)
+
+    def output_name(self, stem: str) -> str:
+        """An output file's stem as this format needs it spelled (Python module names)."""
+        return stem if self.output_stem is None else self._resolve(self.output_stem, "writer")(stem)
+
+    def project_files(self, modules: list[tuple[str, list[Any]]], project: str) -> list:
+        """Files written beside the output of a directory: ``(relative path, text,
+        diagnostics)``."""
+        if self.project_writer is None:
+            return []
+        return self._resolve(self.project_writer, "writer")(modules, project)
 
     def claims_file(self, path: Path) -> bool:
         """Whether a file met while walking a tree is worth reading as this format."""
@@ -73,9 +86,11 @@ FORMATS: dict[str, Format] = {
         suffixes=(".py",),
         output_suffix=".py",
         reader="transpile.prefect.reader:read_prefect_file",
-        writer=None,
+        writer="transpile.prefect.writer:write_prefect_text",
         repo_reader="transpile.prefect.reader:read_prefect_repo",
         one_file_per_flow=True,
+        output_stem="transpile.prefect.writer:module_name",
+        project_writer="transpile.prefect.project_files:project_files",
     ),
 }
 

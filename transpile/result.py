@@ -1,7 +1,8 @@
-"""What every reader returns."""
+"""What every reader returns, and what a writer may know beyond the flows it writes."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from ir.diagnostics import Diagnostic
@@ -14,3 +15,25 @@ class ReadResult:
 
     flows: list[Flow] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """Where the flows being written come from and where they go.
+
+    ``source_name`` and ``source_digest`` (see :func:`content_digest`) go into the header of
+    generated files, so that a stale counterpart can be detected later. ``output`` is the path
+    of the file being written, relative to the output root (``/``-separated), and ``siblings``
+    maps ``(namespace, flow id)`` of every flow written in the same run to its output path, so
+    that a writer can turn a call of another converted flow into a direct call."""
+
+    source_name: str = "<input>"
+    source_digest: str = ""
+    output: str | None = None
+    siblings: dict[tuple[str | None, str], str] = field(default_factory=dict)
+
+
+def content_digest(data: bytes | str) -> str:
+    """The short content hash that generated files carry of their source."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -20,6 +20,7 @@ from ir.parameters import Parameter
 from ir.policies import CachePolicy, RetryPolicy
 from ir.steps import PluginCall, Step, TaskStep
 from ir.triggers import PluginTrigger, UpstreamFlow
+from transpile.result import WriteContext
 
 from .emit import emit_documents
 from .values import format_duration, parse_duration, to_yaml_value
@@ -50,8 +51,11 @@ _LEADING_TASK_KEYS = ("id", "type", "description")
 _TRAILING_TASK_KEYS = ("tasks", "then", "else", "cases", "defaults", "errors", "finally")
 
 
-def write_kestra(flows: Flow | list[Flow]) -> tuple[str, list[Diagnostic]]:
-    """Kestra YAML for one flow, or several as a multi-document stream."""
+def write_kestra(
+    flows: Flow | list[Flow], context: WriteContext | None = None
+) -> tuple[str, list[Diagnostic]]:
+    """Kestra YAML for one flow, or several as a multi-document stream. (``context`` is the
+    registry's writer signature; Kestra output does not use it yet.)"""
     from transpile.passes import for_kestra
 
     writer = _Writer(catalogue())
