@@ -33,7 +33,7 @@ def main() -> int:
         return 1
     outputs = [write_prefect(found).code for _, found in jobs]  # also warms caches up
     print(f"files with flows: {len(jobs)}")
-    mode = black.Mode(line_length=100)
+    mode = black.Mode()
 
     def floor() -> None:
         yaml = YAML(typ="rt")

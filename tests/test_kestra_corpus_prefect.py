@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_corpus_converts_to_importable_prefect(tmp_path, capsys):
-    mode = black.Mode(line_length=100)
+    mode = black.Mode()
     flows = clean = silent = 0
     by_code: Counter[str] = Counter()
     failures: list[str] = []

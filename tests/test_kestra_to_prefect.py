@@ -87,7 +87,7 @@ def test_generated_code_is_clean(case: Path, converted):
     for module in modules:
         compile(module.read_text(encoding="utf-8"), str(module), "exec")
     black = subprocess.run(
-        [sys.executable, "-m", "black", "--check", "-q", "-l", "100", str(tree)],
+        [sys.executable, "-m", "black", "--check", "-q", str(tree)],
         capture_output=True,
         text=True,
     )

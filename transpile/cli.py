@@ -119,7 +119,7 @@ def convert(
     from .project import discover, output_paths, resolve_namespace, write_atomic
     from .registry import FORMATS, reader_for
     from .report import FlowReport, render_report
-    from .result import WriteContext, content_digest
+    from .result import Sibling, WriteContext, content_digest
 
     outcome = Outcome()
     target = FORMATS.get(to)
@@ -185,7 +185,9 @@ def convert(
 
     into_dir = source.is_dir() and str(output) != "-"
     siblings = {
-        (flow.namespace, flow.id): _relative(job.output, output)
+        (flow.namespace, flow.id): Sibling(
+            _relative(job.output, output), tuple(p.name for p in flow.parameters)
+        )
         for job in jobs
         for flow in job.flows
         if into_dir
@@ -201,7 +203,8 @@ def convert(
                 output=_relative(job.output, output) if into_dir else None,
                 siblings=siblings,
             )
-            written = _write(target, job.flows, job.output, output, force, outcome, context)
+            written, found = _write(target, job.flows, job.output, output, force, outcome, context)
+            job.diagnostics = [*job.diagnostics, *found]
             if written is not None:
                 written_modules.append((_relative(written, output), job.flows))
         entries += [FlowReport(f, job.source, written, job.diagnostics) for f in job.flows]
@@ -249,26 +252,28 @@ def _unclaimed(out: Path, claimed: set[Path]) -> Path:
 
 def _write(
     target, flows, out: Path, output: Path, force: bool, outcome: Outcome, context
-) -> Path | None:
-    """Write flows in the target format to ``out`` (or stdout); the path written, if any."""
+) -> tuple[Path | None, list]:
+    """Write flows in the target format to ``out`` (or stdout): the path written, if any, and
+    what the writer reported."""
     from ir import codes
     from ir.base import Span
 
     try:
         text, found = target.write(flows, context)
     except RecursionError:  # a flow nested past what the writer's recursion can take
-        outcome.diagnostics.append(
-            codes.F005.at(Span(file=str(out)), reason="the flow is nested too deeply to write")
+        problem = codes.F005.at(
+            Span(file=str(out)), reason="the flow is nested too deeply to write"
         )
-        return None
+        outcome.diagnostics.append(problem)
+        return None, [problem]
     outcome.diagnostics.extend(found)
     if str(output) == "-":
         if outcome.written and target.name == "kestra":
             sys.stdout.write("---\n")  # several files: one YAML stream
         sys.stdout.write(text)
         outcome.written += 1
-        return None
-    return _write_text(out, text, force, outcome)
+        return None, found
+    return _write_text(out, text, force, outcome), found
 
 
 def _write_text(out: Path, text: str, force: bool, outcome: Outcome) -> Path | None:

@@ -89,7 +89,7 @@ FORMATS: dict[str, Format] = {
         writer="transpile.prefect.writer:write_prefect_text",
         repo_reader="transpile.prefect.reader:read_prefect_repo",
         one_file_per_flow=True,
-        output_stem="transpile.prefect.writer:module_name",
+        output_stem="transpile.prefect.names:module_name",
         project_writer="transpile.prefect.project_files:project_files",
     ),
 }

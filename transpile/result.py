@@ -18,19 +18,28 @@ class ReadResult:
 
 
 @dataclass(frozen=True)
+class Sibling:
+    """A flow written in the same run: its output path relative to the output root
+    (``/``-separated) and its input ids in order."""
+
+    output: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WriteContext:
     """Where the flows being written come from and where they go.
 
     ``source_name`` and ``source_digest`` (see :func:`content_digest`) go into the header of
     generated files, so that a stale counterpart can be detected later. ``output`` is the path
     of the file being written, relative to the output root (``/``-separated), and ``siblings``
-    maps ``(namespace, flow id)`` of every flow written in the same run to its output path, so
+    maps ``(namespace, flow id)`` of every flow written in the same run to where it goes, so
     that a writer can turn a call of another converted flow into a direct call."""
 
     source_name: str = "<input>"
     source_digest: str = ""
     output: str | None = None
-    siblings: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    siblings: dict[tuple[str | None, str], Sibling] = field(default_factory=dict)
 
 
 def content_digest(data: bytes | str) -> str:

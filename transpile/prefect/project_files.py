@@ -20,8 +20,11 @@ from ir.policies import ConcurrencyBehavior
 from ir.steps import Commands, PythonFunction, Script, TaskStep
 from ir.triggers import FlowRun, PluginTrigger, Schedule, Webhook
 
+from .names import flow_name, function_name, identifier, parameter_names
+
 __all__ = [
     "DeployedFlow",
+    "deployment",
     "prefect_yaml",
     "project_files",
     "requirements_of",
@@ -46,10 +49,11 @@ _COLLISION = {ConcurrencyBehavior.QUEUE: "ENQUEUE", ConcurrencyBehavior.CANCEL: 
 @dataclass(frozen=True)
 class DeployedFlow:
     """A flow written to a module: ``entrypoint`` is ``path/to/module.py:function``,
-    relative to the output root."""
+    relative to the output root; ``name`` its Prefect name (its deployment's too)."""
 
     flow: Flow
     entrypoint: str
+    name: str
 
 
 def requirements_of(flow: Flow) -> set[str]:
@@ -84,14 +88,21 @@ def prefect_yaml(
     from transpile.kestra.writer import dump_yaml
 
     diagnostics: list[Diagnostic] = []
-    deployments = [_deployment(item, diagnostics) for item in deployed]
+    deployments = []
+    for item in deployed:
+        found, problems = deployment(item.flow, item.name)
+        deployments.append({"name": found.pop("name"), "entrypoint": item.entrypoint, **found})
+        diagnostics += problems
     document = {"name": project, "prefect-version": "3", "deployments": deployments}
     return f"# {header}\n" + dump_yaml([document]), diagnostics
 
 
-def _deployment(item: DeployedFlow, diagnostics: list[Diagnostic]) -> dict[str, Any]:
-    flow = item.flow
-    deployment: dict[str, Any] = {"name": flow.id, "entrypoint": item.entrypoint}
+def deployment(flow: Flow, name: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The deployment of ``flow`` (named ``name``), as ``prefect.yaml`` spells it: description,
+    tags from labels, schedules, event triggers and concurrency; and what has no counterpart."""
+    diagnostics: list[Diagnostic] = []
+    params = parameter_names(p.name for p in flow.parameters)
+    deployment: dict[str, Any] = {"name": name}
     if flow.description:
         deployment["description"] = flow.description
     if flow.labels:
@@ -99,11 +110,11 @@ def _deployment(item: DeployedFlow, diagnostics: list[Diagnostic]) -> dict[str, 
     schedules, triggers = [], []
     for trigger in flow.triggers:
         if isinstance(trigger, Schedule):
-            schedule = _schedule(trigger, diagnostics)
+            schedule = _schedule(trigger, params, diagnostics)
             if schedule is not None:
                 schedules.append(schedule)
         elif isinstance(trigger, FlowRun):
-            triggers += _flow_run_triggers(trigger, diagnostics)
+            triggers += _flow_run_triggers(trigger, params, diagnostics)
         elif isinstance(trigger, Webhook):
             diagnostics.append(
                 codes.P204.at(
@@ -139,10 +150,29 @@ def _deployment(item: DeployedFlow, diagnostics: list[Diagnostic]) -> dict[str, 
                 )
             )
         deployment["concurrency_limit"] = limit
-    return deployment
+    return deployment, diagnostics
 
 
-def _schedule(trigger: Schedule, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
+def _parameters(
+    inputs: Any, params: dict[str, str], what: str, span: Any, diagnostics: list[Diagnostic]
+) -> dict[str, Any] | None:
+    """Constant trigger inputs as the flow's parameters, else None and a diagnostic."""
+    data = to_data(inputs) if is_constant(inputs) else None
+    if isinstance(data, dict):
+        return {params.get(str(k), identifier(str(k), "param")): v for k, v in data.items()}
+    diagnostics.append(
+        codes.P204.at(
+            span,
+            what=f"inputs of {what}",
+            reason="they are expressions; Prefect deployment parameters are constants",
+        )
+    )
+    return None
+
+
+def _schedule(
+    trigger: Schedule, params: dict[str, str], diagnostics: list[Diagnostic]
+) -> dict[str, Any] | None:
     schedule: dict[str, Any] = {}
     if trigger.cron:
         schedule["cron"] = trigger.cron
@@ -156,19 +186,10 @@ def _schedule(trigger: Schedule, diagnostics: list[Diagnostic]) -> dict[str, Any
         schedule["timezone"] = trigger.timezone
     schedule["active"] = not trigger.disabled
     if trigger.inputs is not None:
-        if is_constant(trigger.inputs) and isinstance(to_data(trigger.inputs), dict):
-            from .writer import parameter_name
-
-            inputs = to_data(trigger.inputs)
-            schedule["parameters"] = {parameter_name(str(k)): v for k, v in inputs.items()}
-        else:
-            diagnostics.append(
-                codes.P204.at(
-                    trigger.span,
-                    what=f"inputs of schedule {trigger.id!r}",
-                    reason="they are expressions; Prefect schedule parameters are constants",
-                )
-            )
+        what = f"schedule {trigger.id!r}"
+        parameters = _parameters(trigger.inputs, params, what, trigger.span, diagnostics)
+        if parameters is not None:
+            schedule["parameters"] = parameters
     for key in sorted(trigger.extras):
         diagnostics.append(
             codes.P203.at(
@@ -180,7 +201,9 @@ def _schedule(trigger: Schedule, diagnostics: list[Diagnostic]) -> dict[str, Any
     return schedule
 
 
-def _flow_run_triggers(trigger: FlowRun, diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:
+def _flow_run_triggers(
+    trigger: FlowRun, params: dict[str, str], diagnostics: list[Diagnostic]
+) -> list[dict[str, Any]]:
     upstreams = [u for u in trigger.upstream if u.flow_id]
     if not upstreams:
         diagnostics.append(
@@ -200,6 +223,10 @@ def _flow_run_triggers(trigger: FlowRun, diagnostics: list[Diagnostic]) -> list[
                 "where Kestra may wait for all",
             )
         )
+    parameters = None
+    if trigger.inputs is not None:
+        what = f"flow trigger {trigger.id!r}"
+        parameters = _parameters(trigger.inputs, params, what, trigger.span, diagnostics)
     found = []
     for upstream in upstreams:
         states = upstream.states or trigger.states or ("SUCCESS",)
@@ -216,6 +243,7 @@ def _flow_run_triggers(trigger: FlowRun, diagnostics: list[Diagnostic]) -> list[
                     "prefect.resource.name": upstream.flow_id,
                 },
                 "expect": events,
+                **({"parameters": parameters} if parameters else {}),
             }
         )
     return found
@@ -230,17 +258,18 @@ def project_files(
 ) -> list[tuple[str, str, list[Diagnostic]]]:
     """The files written beside the modules of a directory conversion, as ``(path relative to
     the output root, text, diagnostics)``; ``modules`` are ``(module path, its flows)``."""
-    from .writer import function_name
-
     header = "Generated by flowbridge; edit the Kestra flows, not this file."
     flows = [flow for _, items in modules for flow in items]
+    everyone = {(flow.namespace, flow.id): flow for flow in flows}
     deployed = [
-        DeployedFlow(flow, f"{path}:{function_name(flow.id)}")
+        DeployedFlow(
+            flow,
+            f"{path}:{function_name(flow.id)}",
+            flow_name(flow.id, flow.namespace, everyone),
+        )
         for path, items in modules
         for flow in items
     ]
     text, diagnostics = prefect_yaml(deployed, project, header)
-    return [
-        ("prefect.yaml", text, diagnostics),
-        ("requirements.txt", requirements_txt(flows, header), []),
-    ]
+    requirements = requirements_txt(flows, header)
+    return [("prefect.yaml", text, diagnostics), ("requirements.txt", requirements, [])]

@@ -36,7 +36,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import black
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
@@ -852,7 +851,8 @@ class _Converter:
         self.names = _Names(taken)
         module = _unwrap_main(module)
         kestra = _KestraImports()
-        module.visit(kestra)
+        if "kestra" in self.text.text:  # nothing to rewrite in a script that never names it
+            module.visit(kestra)
         count = _count_outputs(module, kestra)
         returns_at_end = count == 1 and _final_outputs_call(module, kestra) is not None
         accumulator = None
@@ -894,6 +894,8 @@ class _Converter:
     # placeholders
 
     def _substitute(self, module: cst.Module) -> cst.Module:
+        if not self.text.interpolations:
+            return module
         substitute = _Substitute(self.text.pattern, self._bind, self._describe)
         # The tree is this converter's own copy: no need for the wrapper to copy it again.
         return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(substitute)
@@ -992,8 +994,8 @@ def _secret_load(block: str) -> cst.BaseExpression:
 
 
 def _check_compiles(function: cst.FunctionDef) -> None:
-    """The function must compile with this Python and format with black, as the module
-    writer does both; compiling does not run anything."""
+    """The function must compile with this Python (the module writer then formats it with
+    black, which reads whatever compiles); compiling does not run anything."""
     code = cst.Module(body=[function]).code
     try:
         with warnings.catch_warnings():
@@ -1002,10 +1004,6 @@ def _check_compiles(function: cst.FunctionDef) -> None:
     except (SyntaxError, ValueError) as exc:
         reason = getattr(exc, "msg", None) or str(exc)
         raise _Unconvertible(f"it does not compile inside a function ({_short(reason)})") from None
-    try:
-        black.format_str(code, mode=black.Mode())
-    except black.InvalidInput as exc:
-        raise _Unconvertible(f"black cannot format it ({_short(str(exc))})") from None
 
 
 # --- fallback ---------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import keyword
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 import black
 import libcst as cst
+import libcst.matchers as m
 
 from ir import codes
 from ir.base import Span
@@ -77,23 +77,22 @@ from ir.steps import (
     TaskStep,
     WorkingDirectory,
 )
-from ir.triggers import Schedule
 from transpile.kestra.values import parse_duration
-from transpile.result import WriteContext
+from transpile.result import Sibling, WriteContext
 
 from . import runtime
-from .project_files import requirements_of
+from .names import (
+    RESERVED,
+    flow_name,
+    function_name,
+    identifier,
+    parameter_names,
+)
+from .project_files import deployment, requirements_of
 from .pyexpr import PyContext, literal, to_python
 from .script_task import script_task
 
-__all__ = [
-    "PrefectModule",
-    "function_name",
-    "module_name",
-    "parameter_name",
-    "write_prefect",
-    "write_prefect_text",
-]
+__all__ = ["PrefectModule", "write_prefect", "write_prefect_text"]
 
 _LOG_LEVELS = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "WARN": "warning"}
 _LOG_LEVELS |= {"WARNING": "warning", "ERROR": "error"}
@@ -150,21 +149,6 @@ class PrefectModule:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def function_name(flow_id: str) -> str:
-    """The Python name of the flow function for a Kestra flow id."""
-    return _identifier(flow_id, "flow")
-
-
-def parameter_name(input_id: str) -> str:
-    """The Python parameter name of a Kestra input."""
-    return _identifier(input_id, "param")
-
-
-def module_name(stem: str) -> str:
-    """A file stem as an importable Python module name (``daily-sales`` → ``daily_sales``)."""
-    return _identifier(stem, "flow")
-
-
 def write_prefect(
     flows: Flow | list[Flow], context: WriteContext | None = None, *, serve: bool = True
 ) -> PrefectModule:
@@ -180,7 +164,7 @@ def write_prefect(
     module = writer.module(items, serve)
     code = module.code
     try:
-        code = black.format_str(code, mode=black.Mode(line_length=100))
+        code = black.format_str(code, mode=black.Mode())
     except black.InvalidInput as exc:  # a bug: the module was built from nodes
         raise AssertionError(f"generated code does not parse: {exc}") from exc
     compile(code, context.source_name, "exec")  # the check: raises on a bug, never on input
@@ -204,24 +188,6 @@ def write_prefect_text(
 
 # --- names ----------------------------------------------------------------------------------
 
-_NOT_IDENTIFIER = re.compile(r"[^0-9a-zA-Z_]+")
-
-
-def _identifier(text: str, fallback: str, taken: Iterable[str] = ()) -> str:
-    """A snake_case Python identifier for ``text``, not a keyword and not in ``taken``."""
-    name = _NOT_IDENTIFIER.sub("_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)).strip("_")
-    name = name.lower() or fallback
-    if name[0].isdigit():
-        name = f"{fallback}_{name}"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _RESERVED:
-        name += "_"
-    taken = set(taken)
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}_{n}"
-    return candidate
-
 
 def _is_stdlib(module: str) -> bool:
     return module.partition(".")[0] in sys.stdlib_module_names
@@ -242,17 +208,16 @@ def _import_statements(imports: Iterable[tuple[str, str]]) -> list[cst.SimpleSta
     return lines
 
 
+def _literals(options: dict[str, Any]) -> dict[str, cst.BaseExpression]:
+    """Keyword arguments of plain data (keys that are not identifiers are left out: none of
+    the deployment options has one)."""
+    return {k.replace("-", "_"): literal(v) for k, v in options.items() if k.isidentifier()}
+
+
 def _label_tag(key: Any, value: Any) -> str:
     """A Kestra label as a Prefect tag (``team: data`` → ``team:data``)."""
     text = value.value if isinstance(value, Literal) else value
     return f"{key}:{text}"
-
-
-# Names the generated module binds itself.
-_RESERVED = frozenset(
-    {"flow", "task", "get_run_logger", "logger", "json", "os", "time", "datetime", "Variable"}
-    | {"Secret", "run_deployment", "runtime", "subprocess", "httpx", "flow_run", "typing"}
-)
 
 
 # --- node helpers ---------------------------------------------------------------------------
@@ -338,11 +303,12 @@ class _ModuleWriter:
         self.diagnostics: list[Diagnostic] = []
         self.imports: set[tuple[str, str]] = {("prefect", "flow")}
         self.requirements: set[str] = set()
-        self.taken: set[str] = set(_RESERVED)
+        self.taken: set[str] = set(RESERVED)
         self.flow_functions: list[str] = []
         self.tasks: list[cst.BaseStatement] = []
         self.helpers: dict[str, cst.BaseStatement] = {}
         self.defaults: list[cst.BaseStatement] = []  # module constants of parameter defaults
+        self.sibling_modules: dict[str, str] = {}  # flow function → module it is imported from
         self.start_flow(Flow(id="flow"))
 
     def start_flow(self, flow: Flow) -> None:
@@ -353,6 +319,7 @@ class _ModuleWriter:
         self.param_values: dict[str, Any] = {}  # constant defaults, by Kestra input id
         self.constants: dict[str, str] = {}  # Kestra variable → module constant or local
         self.outputs: dict[str, _Output] = {}
+        self.outputs_read: set[str] = set()  # steps whose variable an expression used
         self.loop_vars: list[str] = []
         self.uses_logger = False
         self.current_step: str | None = None  # the step being written (Kestra ``task.id``)
@@ -364,7 +331,7 @@ class _ModuleWriter:
 
     def take(self, text: str, fallback: str) -> str:
         """A fresh module-level name."""
-        name = _identifier(text, fallback, self.taken)
+        name = identifier(text, fallback, self.taken)
         self.taken.add(name)
         return name
 
@@ -397,6 +364,7 @@ class _ModuleWriter:
         found = self.outputs.get(task)
         if found is None:
             return None
+        self.outputs_read.add(task)
         node: cst.BaseExpression = _name(found.variable)
         rest = path[len(found.prefix) :] if path[: len(found.prefix)] == found.prefix else path
         for segment in rest:
@@ -468,6 +436,10 @@ class _ModuleWriter:
         body = _import_statements(self.flow_imports) + body
         if flow.description:
             body.insert(0, _line(literal(flow.description)))
+        unread = {o.variable for sid, o in self.outputs.items() if sid not in self.outputs_read}
+        if unread:  # outputs only read where the reading was carried as text
+            visited = [statement.visit(_DropUnread(unread)) for statement in body]
+            body = [v for v in visited if isinstance(v, cst.BaseStatement)]
         return cst.FunctionDef(
             name=_name(name),
             params=parameters,
@@ -493,8 +465,9 @@ class _ModuleWriter:
 
     def flow_decorator(self, flow: Flow, name: str) -> cst.BaseExpression:
         options: dict[str, cst.BaseExpression | None] = {}
-        if flow.id != name.replace("_", "-"):  # Prefect's default flow name
-            options["name"] = literal(flow.id)
+        prefect_name = self.prefect_name(flow)
+        if prefect_name != name.replace("_", "-"):  # Prefect's default flow name
+            options["name"] = literal(prefect_name)
         options |= self.retry_options(flow.retry, flow.span)
         if flow.labels:
             self.report(
@@ -507,41 +480,63 @@ class _ModuleWriter:
         return _call("flow", **options) if options else _name("flow")
 
     def serve_calls(self, flow: Flow, name: str) -> list[cst.BaseStatement]:
-        schedules = [t for t in flow.triggers if isinstance(t, Schedule) and t.cron]
-        if not schedules:
+        """``flow.serve(...)`` for a module converted alone: the deployment ``prefect.yaml``
+        would hold (schedules, event triggers, tags, concurrency), as Python objects."""
+        found, problems = deployment(flow, self.prefect_name(flow))
+        self.diagnostics.extend(problems)
+        if not (found.get("schedules") or found.get("triggers")):
             return []
-        schedule = schedules[0]
-        if len(schedules) > 1:
-            self.report(
-                codes.P203.at(
-                    schedule.span,
-                    what="several schedules",
-                    reason="serve() takes one cron here; a directory conversion writes them all "
-                    "to prefect.yaml",
-                )
+        options: dict[str, cst.BaseExpression | None] = {"name": literal(found["name"])}
+        if found.get("schedules"):
+            options["schedules"] = cst.List(
+                [cst.Element(self.schedule_object(s)) for s in found["schedules"]]
             )
-        options: dict[str, cst.BaseExpression | None] = {
-            "name": literal(flow.id),
-            "cron": literal(schedule.cron),
-        }
-        if schedule.inputs is not None and is_constant(schedule.inputs):
-            inputs = to_data(schedule.inputs)
-            if isinstance(inputs, dict):
-                options["parameters"] = literal(
-                    {self.params.get(str(k), parameter_name(str(k))): v for k, v in inputs.items()}
-                )
-        if flow.labels:
-            options["tags"] = cst.List(
-                [cst.Element(literal(_label_tag(k, v))) for k, v in flow.labels.items()]
+        if found.get("triggers"):
+            self.imports.add(("prefect.events", "DeploymentEventTrigger"))
+            options["triggers"] = cst.List(
+                [
+                    cst.Element(_call("DeploymentEventTrigger", **_literals(t)))
+                    for t in found["triggers"]
+                ]
+            )
+        if "tags" in found:
+            options["tags"] = literal(found["tags"])
+        if "concurrency_limit" in found:
+            limit = found["concurrency_limit"]
+            self.imports.add(("prefect.client.schemas.objects", "ConcurrencyLimitConfig"))
+            self.imports.add(("prefect.client.schemas.objects", "ConcurrencyLimitStrategy"))
+            strategy = limit.get("collision_strategy")
+            options["global_limit"] = _call(
+                "ConcurrencyLimitConfig",
+                limit=literal(limit["limit"]),
+                collision_strategy=(
+                    _attr(f"ConcurrencyLimitStrategy.{strategy}") if strategy else None
+                ),
             )
         return [_line(_call(cst.Attribute(value=_name(name), attr=_name("serve")), **options))]
+
+    def schedule_object(self, schedule: dict[str, Any]) -> cst.BaseExpression:
+        """A ``prefect.schedules`` object for one schedule of a deployment."""
+        options = dict(schedule)
+        for key, kind in (("cron", "Cron"), ("interval", "Interval"), ("rrule", "RRule")):
+            if key in options:
+                self.imports.add(("prefect.schedules", kind))
+                value = options.pop(key)
+                return _call(kind, literal(value), **_literals(options))
+        raise AssertionError(f"a schedule without a cron, interval or rrule: {schedule}")
+
+    def prefect_name(self, flow: Flow) -> str:
+        """The flow's Prefect name (and its deployment's)."""
+        return flow_name(flow.id, flow.namespace, self.context.siblings)
 
     # --- parameters -------------------------------------------------------------------------
 
     def parameters(self, params: tuple[Parameter, ...]) -> cst.Parameters:
         required, optional = [], []
+        names = parameter_names(p.name for p in params)
         for param in params:
-            name = self.take(param.name, "param")
+            name = names[param.name]
+            self.taken.add(name)
             self.params[param.name] = name
             default = self.param_default(param, name)
             annotation = self.annotation(param, default)
@@ -740,41 +735,46 @@ class _ModuleWriter:
 
     # --- subflows ---------------------------------------------------------------------------
 
-    def sibling_function(self, namespace: str | None, flow_id: str) -> str | None:
-        """The name to call for a flow converted in the same run, importing it if it lives in
-        another module; None when it is not converted with this one or cannot be imported."""
+    def sibling_function(self, namespace: str | None, flow_id: str) -> tuple[str, Sibling] | None:
+        """The name to call for a flow converted in the same run (imported if it lives in
+        another module) and where it is; None when it is not converted with this one or cannot
+        be imported."""
         siblings = self.context.siblings
         target = siblings.get((namespace, flow_id))
         if target is None and namespace is None:
-            matches = [path for (_, fid), path in siblings.items() if fid == flow_id]
+            matches = [s for (_, fid), s in siblings.items() if fid == flow_id]
             target = matches[0] if len(matches) == 1 else None
         if target is None:
             return None
         function = function_name(flow_id)
-        if target == self.context.output:
-            return function
+        if target.output == self.context.output:
+            return function, target
         here = (self.context.output or "").rpartition("/")[0]
-        folder, _, file = target.rpartition("/")
+        folder, _, file = target.output.rpartition("/")
         stem = file.rsplit(".", 1)[0]
         parts = [stem] if folder == here else [*filter(None, folder.split("/")), stem]
+        module = ".".join(parts)
         importable = all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
-        if not importable or function in self.taken:
+        if not importable or self.sibling_modules.setdefault(function, module) != module:
+            return None
+        if function in self.taken and function not in self.sibling_modules:
             return None
         self.taken.add(function)
         # Imported inside the flow that calls it: where ruff files a sibling module (first
         # party or third) depends on the directory it runs from; a local import sorts alone.
-        self.flow_imports.add((".".join(parts), function))
-        return function
+        self.flow_imports.add((module, function))
+        return function, target
 
-    def flow_arguments(self, step: SubflowCall) -> list[cst.Arg]:
+    def flow_arguments(self, step: SubflowCall, target: Sibling) -> list[cst.Arg]:
         """Arguments of a converted flow's call from a Subflow's inputs."""
         inputs = step.inputs
         if inputs is None:
             return []
         if isinstance(inputs, MapValue) and all(isinstance(e.key, str) for e in inputs.entries):
+            names = parameter_names(target.inputs)
             return [
                 cst.Arg(
-                    keyword=_name(parameter_name(str(e.key))),
+                    keyword=_name(names.get(str(e.key)) or identifier(str(e.key), "param")),
                     value=self.expr(e.value, step.span),
                     equal=_NO_SPACE_EQUAL,
                 )
@@ -814,8 +814,11 @@ class _ModuleWriter:
                 options["cache_expiration"] = _call(
                     "datetime.timedelta", seconds=_seconds(step.cache.ttl)
                 )
-        if body and hasattr(body[0], "leading_lines"):
-            body = [body[0].with_changes(leading_lines=()), *body[1:]]
+        if body and hasattr(body[0], "leading_lines"):  # blank lines left by removed imports
+            kept = list(body[0].leading_lines)
+            while kept and kept[0].comment is None:
+                kept.pop(0)
+            body = [body[0].with_changes(leading_lines=kept), *body[1:]]
         function = cst.FunctionDef(
             name=_name(name),
             params=cst.Parameters(params=[cst.Param(name=_name(p)) for p in params]),
@@ -925,6 +928,31 @@ class _ModuleWriter:
         if self.futures is not None:
             self.futures = []
         return statements
+
+
+class _DropUnread(cst.CSTTransformer):
+    """Forgets result variables nothing reads: ``x = call()`` becomes ``call()``, and an
+    assignment without a call (a Return's text, a None for a skipped step) goes."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def leave_SimpleStatementLine(self, original, updated):
+        assign = updated.body[0] if len(updated.body) == 1 else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and assign.targets[0].target.value in self.names
+        ):
+            return updated
+        if not m.findall(assign.value, m.Call()):
+            return cst.RemoveFromParent()
+        return updated.with_changes(body=[cst.Expr(assign.value)])
+
+    def leave_IndentedBlock(self, original, updated):
+        return updated if updated.body else updated.with_changes(body=[_line(cst.Pass())])
 
 
 # Expressions whose Python value is a bool.
@@ -1366,8 +1394,9 @@ def _subflow(w: _ModuleWriter, step: SubflowCall) -> list:
     flow_id = step.flow_id.value if isinstance(step.flow_id, Literal) else None
     if step.items is not None:
         w.report(codes.P204.at(step.span, what=f"ForEachItem {step.id!r}", reason="file batches"))
-    function = w.sibling_function(namespace, flow_id) if isinstance(flow_id, str) else None
-    if function is not None:
+    found = w.sibling_function(namespace, flow_id) if isinstance(flow_id, str) else None
+    if found is not None:
+        function, target = found
         if step.wait is False:
             w.report(
                 codes.P203.at(
@@ -1376,7 +1405,7 @@ def _subflow(w: _ModuleWriter, step: SubflowCall) -> list:
                     reason="wait: false; the converted flow is called and waited for",
                 )
             )
-        call = cst.Call(func=_name(function), args=w.flow_arguments(step))
+        call = cst.Call(func=_name(function), args=w.flow_arguments(step, target))
         return w.bind(step, call, ("outputs",))
     w.imports.add(("prefect.deployments", "run_deployment"))
     w.report(
