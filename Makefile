@@ -22,6 +22,10 @@ demo: $(STAMP)
 	$(BIN)/flowbridge convert examples/prefect --to kestra -o build/demo/from-prefect --report build/demo/report.md
 	@echo "--- build/demo/from-prefect/sales/daily-sales.yaml"
 	@cat build/demo/from-prefect/sales/daily-sales.yaml
+	@echo "== Kestra YAML -> Prefect 3 Python (with prefect.yaml and requirements.txt)"
+	$(BIN)/flowbridge convert examples/kestra --to prefect -o build/demo/to-prefect
+	@echo "--- build/demo/to-prefect/etl/daily_sales.py"
+	@cat build/demo/to-prefect/etl/daily_sales.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -34,6 +34,7 @@ from transpile.kestra.pebble import parse_text
 from transpile.prefect import runtime
 from transpile.prefect.pyexpr import (
     PyContext,
+    docstring,
     literal,
     literal_with_imports,
     secret_block_name,
@@ -899,3 +900,12 @@ def test_variable_names_match_the_runtime_helper(key: str) -> None:
     name = variable_name(key)
     assert name == helper_ns["_variable_name"](key)
     assert re.fullmatch(r"[a-z0-9_-]*", name)
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_docstring_holds_any_text(text):
+    code = cst.Module([cst.SimpleStatementLine([cst.Expr(docstring(text))])]).code
+    (statement,) = ast.parse(code).body
+    assert isinstance(statement, ast.Expr)
+    assert statement.value.value == text

@@ -17,6 +17,7 @@ __all__ = [
     "function_name",
     "identifier",
     "module_name",
+    "parameter_map",
     "parameter_names",
 ]
 
@@ -58,13 +59,22 @@ def module_name(stem: str) -> str:
     return identifier(stem, "flow")
 
 
-def parameter_names(input_ids: Iterable[str]) -> dict[str, str]:
-    """The Python parameter of each Kestra input of one flow (``max-rows`` → ``max_rows``;
-    inputs that would share a name get ``_2``, ``_3`` … in input order)."""
-    names: dict[str, str] = {}
+def parameter_names(input_ids: Iterable[str]) -> list[str]:
+    """The Python parameter of each Kestra input of one flow, in input order (``max-rows`` →
+    ``max_rows``; inputs that would share a name, or a repeated id, get ``_2``, ``_3`` …)."""
+    names: list[str] = []
     for input_id in input_ids:
-        names[input_id] = identifier(input_id, "param", names.values())
+        names.append(identifier(input_id, "param", names))
     return names
+
+
+def parameter_map(input_ids: Iterable[str]) -> dict[str, str]:
+    """Kestra input id → Python parameter (the first input of a repeated id wins)."""
+    ids = list(input_ids)
+    found: dict[str, str] = {}
+    for input_id, name in zip(ids, parameter_names(ids), strict=True):
+        found.setdefault(input_id, name)
+    return found
 
 
 def flow_name(flow_id: str, namespace: str | None, others: Mapping[Any, Any] = {}) -> str:

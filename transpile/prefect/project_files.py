@@ -20,7 +20,7 @@ from ir.policies import ConcurrencyBehavior
 from ir.steps import Commands, PythonFunction, Script, TaskStep
 from ir.triggers import FlowRun, PluginTrigger, Schedule, Webhook
 
-from .names import flow_name, function_name, identifier, parameter_names
+from .names import flow_name, function_name, identifier, parameter_map
 
 __all__ = [
     "DeployedFlow",
@@ -101,7 +101,7 @@ def deployment(flow: Flow, name: str) -> tuple[dict[str, Any], list[Diagnostic]]
     """The deployment of ``flow`` (named ``name``), as ``prefect.yaml`` spells it: description,
     tags from labels, schedules, event triggers and concurrency; and what has no counterpart."""
     diagnostics: list[Diagnostic] = []
-    params = parameter_names(p.name for p in flow.parameters)
+    params = parameter_map(p.name for p in flow.parameters)
     deployment: dict[str, Any] = {"name": name}
     if flow.description:
         deployment["description"] = flow.description

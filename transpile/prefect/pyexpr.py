@@ -88,6 +88,7 @@ from ..kestra.pebble import print_text
 __all__ = [
     "PyContext",
     "Translation",
+    "docstring",
     "literal",
     "literal_with_imports",
     "secret_block_name",
@@ -301,6 +302,13 @@ def _escape(text: str, quote: str, braces: bool = False) -> str:
         else:
             out.append(_char_escape(ord(ch)))
     return "".join(out)
+
+
+def docstring(text: str) -> cst.SimpleString:
+    """``text`` as a triple-quoted docstring: lines stay lines; backslashes, double quotes and
+    every other non-printable character are escaped, so nothing can close it early."""
+    lines = [_escape(line, '"') for line in text.split("\n")]
+    return cst.SimpleString('"""' + "\n".join(lines) + '"""')
 
 
 def _char_escape(code: int) -> str:

@@ -46,16 +46,26 @@ def _run_commands(commands, env, program):
 _HTTP_REQUEST = '''
 def _http_request(method, uri, headers=None, body=None):
     """Kestra's http Request: fails on an error status; outputs code, body and headers."""
-    content = body if body is None or isinstance(body, (str, bytes)) else json.dumps(body)
-    response = httpx.request(str(method), str(uri), headers=headers or {}, content=content)
+    content = (
+        body if body is None or isinstance(body, (str, bytes)) else json.dumps(body)
+    )
+    response = httpx.request(
+        str(method), str(uri), headers=headers or {}, content=content
+    )
     response.raise_for_status()
-    return {"code": response.status_code, "body": response.text, "headers": dict(response.headers)}
+    return {
+        "code": response.status_code,
+        "body": response.text,
+        "headers": dict(response.headers),
+    }
 '''
 
 _DOWNLOAD = '''
 def _download(uri, headers=None):
     """Kestra's http Download: the file goes to a local temporary file, whose path is ``uri``."""
-    with httpx.stream("GET", str(uri), headers=headers or {}, follow_redirects=True) as response:
+    with httpx.stream(
+        "GET", str(uri), headers=headers or {}, follow_redirects=True
+    ) as response:
         response.raise_for_status()
         with tempfile.NamedTemporaryFile(delete=False) as file:
             for chunk in response.iter_bytes():

@@ -86,10 +86,11 @@ from .names import (
     flow_name,
     function_name,
     identifier,
+    parameter_map,
     parameter_names,
 )
 from .project_files import deployment, requirements_of
-from .pyexpr import PyContext, literal, to_python
+from .pyexpr import PyContext, docstring, literal, to_python
 from .script_task import script_task
 
 __all__ = ["PrefectModule", "write_prefect", "write_prefect_text"]
@@ -435,7 +436,7 @@ class _ModuleWriter:
         body = computed + self.body(flow)
         body = _import_statements(self.flow_imports) + body
         if flow.description:
-            body.insert(0, _line(literal(flow.description)))
+            body.insert(0, _line(docstring(flow.description)))
         unread = {o.variable for sid, o in self.outputs.items() if sid not in self.outputs_read}
         if unread:  # outputs only read where the reading was carried as text
             visited = [statement.visit(_DropUnread(unread)) for statement in body]
@@ -533,11 +534,9 @@ class _ModuleWriter:
 
     def parameters(self, params: tuple[Parameter, ...]) -> cst.Parameters:
         required, optional = [], []
-        names = parameter_names(p.name for p in params)
-        for param in params:
-            name = names[param.name]
+        for param, name in zip(params, parameter_names(p.name for p in params), strict=True):
             self.taken.add(name)
-            self.params[param.name] = name
+            self.params.setdefault(param.name, name)
             default = self.param_default(param, name)
             annotation = self.annotation(param, default)
             if default is None and not param.required:
@@ -771,7 +770,7 @@ class _ModuleWriter:
         if inputs is None:
             return []
         if isinstance(inputs, MapValue) and all(isinstance(e.key, str) for e in inputs.entries):
-            names = parameter_names(target.inputs)
+            names = parameter_map(target.inputs)
             return [
                 cst.Arg(
                     keyword=_name(names.get(str(e.key)) or identifier(str(e.key), "param")),
