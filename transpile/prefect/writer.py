@@ -310,6 +310,7 @@ class _ModuleWriter:
         self.helpers: dict[str, cst.BaseStatement] = {}
         self.defaults: list[cst.BaseStatement] = []  # module constants of parameter defaults
         self.sibling_modules: dict[str, str] = {}  # flow function → module it is imported from
+        self.task_names: set[str] = set()
         self.start_flow(Flow(id="flow"))
 
     def start_flow(self, flow: Flow) -> None:
@@ -638,7 +639,8 @@ class _ModuleWriter:
         return _call(self.helper("_truthy"), value)
 
     def static_type(self, expr: Any) -> str | None:
-        """The Kestra output type an expression's Python value already has, when known."""
+        """The Kestra type an expression's Python value already has, when known (``ARRAY``
+        for a list)."""
         if isinstance(expr, Template):
             parts = expr.parts
             if len(parts) == 1 and isinstance(parts[0], Interpolation):
@@ -648,7 +650,13 @@ class _ModuleWriter:
             return _LITERAL_TYPES.get(type(expr.value))
         if isinstance(expr, Param):
             param = next((p for p in self.flow.parameters if p.name == expr.name), None)
-            return _INPUT_OUTPUT_TYPES.get(param.type) if param is not None else None
+            if param is None:
+                return None
+            if param.type in (ParamType.ARRAY, ParamType.MULTISELECT) or (
+                param.type == ParamType.JSON and isinstance(self.param_values.get(param.name), list)
+            ):
+                return "ARRAY"
+            return _INPUT_OUTPUT_TYPES.get(param.type)
         return None
 
     def steps(self, steps: Iterable[Step]) -> list[cst.BaseStatement]:
@@ -786,7 +794,7 @@ class _ModuleWriter:
     def task_def(
         self,
         step: Step,
-        params: list[str],
+        params: list[str] | cst.Parameters,
         body: list[cst.BaseStatement],
         leading: list[cst.EmptyLine] = (),
         name: str | None = None,
@@ -820,7 +828,11 @@ class _ModuleWriter:
             body = [body[0].with_changes(leading_lines=kept), *body[1:]]
         function = cst.FunctionDef(
             name=_name(name),
-            params=cst.Parameters(params=[cst.Param(name=_name(p)) for p in params]),
+            params=(
+                params
+                if isinstance(params, cst.Parameters)
+                else cst.Parameters(params=[cst.Param(name=_name(p)) for p in params])
+            ),
             body=_block(body),
             decorators=[
                 cst.Decorator(decorator=_call("task", **options) if options else _name("task"))
@@ -828,6 +840,7 @@ class _ModuleWriter:
             leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *leading],
         )
         self.tasks.append(function)
+        self.task_names.add(name)
         return name
 
     def retry_options(
@@ -1223,33 +1236,23 @@ def _plugin(w: _ModuleWriter, step: TaskStep, action: PluginCall) -> list:
 
 @_action(PythonFunction)
 def _python_function(w: _ModuleWriter, step: TaskStep, action: PythonFunction) -> list:
+    """A Prefect task read from Python goes back as it was: its function (the decorator
+    rebuilt from the step's options), with the imports and helpers it was bundled with."""
     try:
         module = cst.parse_module(action.source)
     except cst.ParserSyntaxError:
         return w.unsupported(step)
-    function = None
-    for statement in module.body:
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == action.function:
-            function = statement
-        elif isinstance(statement, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
-        ):
-            w.tasks.append(statement)
-        else:
-            w.tasks.append(statement)
-    if function is None:
-        return w.unsupported(step)
-    w.imports.add(("prefect", "task"))
-    w.taken.add(action.function)
-    options: dict[str, cst.BaseExpression | None] = {"name": literal(step.id)}
-    options |= w.retry_options(step.retry, step.span)
-    if step.timeout is not None:
-        options["timeout_seconds"] = _seconds(step.timeout)
-    w.tasks.append(
-        function.with_changes(decorators=[cst.Decorator(decorator=_call("task", **options))])
+    function = next(
+        (s for s in module.body if m.matches(s, m.FunctionDef(name=m.Name(action.function)))),
+        None,
     )
-    arguments = [(name, w.expr(value, step.span)) for name, value in action.arguments.items()]
-    return w.bind(step, _call(action.function, **dict(arguments)))
+    if function is None or action.function in w.taken:
+        return w.unsupported(step)
+    w.tasks.extend(s for s in module.body if s is not function)
+    w.taken.add(action.function)
+    name = w.task_def(step, function.params, list(function.body.body), name=action.function)
+    arguments = [(key, w.expr(value, step.span)) for key, value in action.arguments.items()]
+    return w.bind(step, w.call_task(step, name, arguments))
 
 
 @_step_kind(Sequence)
@@ -1345,25 +1348,61 @@ def _switch(w: _ModuleWriter, step: Switch) -> list:
 @_step_kind(Loop)
 def _loop(w: _ModuleWriter, step: Loop) -> list:
     items = w.expr(step.items, step.span)
-    if not isinstance(step.items, ListValue):  # Kestra also takes a JSON array as text
-        items = _call(w.helper("_as_list"), items)
-    if step.concurrency not in (None, 1):  # Kestra runs ForEach iterations one by one by default
-        w.report(
-            codes.P203.at(
-                step.span,
-                what=f"loop {step.id!r}",
-                reason="its iterations run one after the other (Kestra runs "
-                + (f"{step.concurrency}" if step.concurrency else "all")
-                + " at once)",
-            )
-        )
+    if not (isinstance(step.items, ListValue) or w.static_type(step.items) == "ARRAY"):
+        items = _call(w.helper("_as_list"), items)  # Kestra also takes a JSON array as text
     variable = w.take("item", "item")
     w.loop_vars.append(variable)
     try:
         body = w.steps(step.steps)
     finally:
         w.loop_vars.pop()
-    return [cst.For(target=_name(variable), iter=items, body=_block(body))]
+    loop = cst.For(target=_name(variable), iter=items, body=_block(body))
+    if step.concurrency in (None, 1):  # Kestra's default: one iteration after the other
+        return [loop]
+    mapped = _as_map(loop, w)
+    if mapped is not None:
+        return [mapped]
+    w.report(
+        codes.P203.at(
+            step.span,
+            what=f"loop {step.id!r}",
+            reason="its iterations run one after the other (Kestra runs "
+            + (f"{step.concurrency}" if step.concurrency else "all")
+            + " at once)",
+        )
+    )
+    return [loop]
+
+
+def _as_map(loop: cst.For, w: _ModuleWriter) -> cst.BaseStatement | None:
+    """``for item in items: task(x=item, y=1)`` as ``task.map(x=items, y=unmapped(1))``,
+    whose iterations run at once, as a concurrent ForEach's do. None when the body is not one
+    call of a task taking the item itself (not an expression of it) as an argument."""
+    body = loop.body.body
+    statement = body[0] if len(body) == 1 else None
+    call = (
+        statement.body[0].value
+        if m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())]))
+        else None
+    )
+    item = loop.target.value
+    if call is None or not m.matches(call.func, m.Name()) or call.func.value not in w.task_names:
+        return None
+    arguments = []
+    for arg in call.args:
+        if m.matches(arg.value, m.Name(item)):
+            arguments.append(arg.with_changes(value=loop.iter))
+        elif arg.keyword is None or m.findall(arg.value, m.Name(item)):
+            return None
+        else:
+            arguments.append(arg.with_changes(value=_call("unmapped", arg.value)))
+    if not any(a.value is loop.iter for a in arguments):
+        return None
+    if any(a.value is not loop.iter for a in arguments):
+        w.imports.add(("prefect", "unmapped"))
+    mapped = cst.Call(func=cst.Attribute(value=call.func, attr=_name("map")), args=arguments)
+    # .result() waits for every run and raises if one failed, as the ForEach would fail.
+    return _line(_call(cst.Attribute(value=mapped, attr=_name("result"))))
 
 
 @_step_kind(LoopUntil)
