@@ -26,6 +26,7 @@ RESERVED = frozenset(
     {"flow", "task", "get_run_logger", "logger", "Variable", "Secret", "run_deployment"}
     | {"runtime", "Literal", "INPUTS", "Cron", "Interval", "RRule", "DeploymentEventTrigger"}
     | {"ConcurrencyLimitConfig", "ConcurrencyLimitStrategy", "flow_run", "typing"}
+    | {"exponential_backoff", "unmapped"}
     | {"datetime", "httpx", "json", "os", "re", "subprocess", "sys", "tempfile", "time"}
 )
 

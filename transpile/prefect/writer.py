@@ -852,6 +852,16 @@ class _ModuleWriter:
         options: dict[str, cst.BaseExpression | None] = {"retries": literal(retries)}
         if retry.kind == RetryKind.CONSTANT and retry.interval is not None:
             options["retry_delay_seconds"] = _seconds(retry.interval)
+        elif (
+            retry.kind == RetryKind.EXPONENTIAL
+            and retry.interval is not None
+            and retry.factor in (None, 2)
+            and retry.max_interval is None
+        ):  # Prefect's own doubling: backoff_factor * 2 ** retry
+            self.imports.add(("prefect.tasks", "exponential_backoff"))
+            options["retry_delay_seconds"] = _call(
+                "exponential_backoff", backoff_factor=_seconds(retry.interval)
+            )
         elif retry.kind == RetryKind.EXPONENTIAL and retry.interval is not None:
             factor = retry.factor or 2.0
             delays = []
