@@ -224,6 +224,22 @@ def test_build_from_flow_with_schedule_objects_and_aliases():
     assert "team-a" in info.message
 
 
+def test_calls_deep_in_a_statement_are_found_under_any_alias():
+    # Only parts of a statement holding a deployment word (or an alias of one) are walked.
+    triggers, _ = _module("""
+        from prefect.deployments import Deployment as Dep
+
+        def register(envs):
+            unrelated = [str(e) for e in envs]
+            for env in envs:
+                if env == "prod":
+                    Dep(flow=etl, name="nested", schedule=CronSchedule(cron="0 3 * * *"))
+                else:
+                    print(env, unrelated)
+        """)
+    assert triggers == {"etl": [Schedule(id="nested", cron="0 3 * * *")]}
+
+
 def test_deployment_records_keep_tags():
     module = cst.parse_module('etl.serve(name="t", tags=["x", "y"], cron="0 0 * * *")\n')
     (deployment,), _ = deployments_from_module(module, FLOWS, None)

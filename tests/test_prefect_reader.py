@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from ir.expressions import (
@@ -29,6 +31,8 @@ from ir.parameters import ParamType
 from ir.policies import RetryKind
 from ir.steps import Branch, Dag, Fail, Log, Loop, Parallel, Pause, Script, SubflowCall, TaskStep
 from transpile.prefect import read_prefect_file, read_prefect_repo, read_prefect_source
+from transpile.prefect import scope as scopes
+from transpile.prefect.positions import Positions
 
 from .conftest import FIXTURES
 
@@ -632,3 +636,140 @@ def test_only_prefect_yaml_files_above_converted_files_are_read(tmp_path):
         result = read_prefect_repo(root, [etl], namespace="ns")[etl]
         assert [t.cron for t in result.flows[0].triggers] == ["0 2 * * *"]
         assert not [d for d in result.diagnostics if d.code == "D103"], result.diagnostics
+
+
+def test_with_options_at_each_call_site_keeps_its_own_options():
+    calls = "\n".join(f'    step.with_options(name=f"s{i}_{{n}}")(n)' for i in range(30))
+    source = (
+        "from prefect import flow, task\n\n@task\ndef step(n: int) -> int:\n    return n\n\n"
+        f"@flow\ndef many(n: int = 1):\n{calls}\n"
+    )
+    flow = read_prefect_source(source, "m.py").flows[0]
+    names = [s.extras["prefect"]["name"] for s in flow.steps]
+    assert names == [f'f"s{i}_{{n}}"' for i in range(30)]
+
+
+# --- source text and names, without regenerating code ---------------------------------------
+
+TRICKY = '''\
+# header comment
+import os, sys as system
+from . import sibling
+X = 1; Y = X + 1
+if TYPE_CHECKING:
+    from pkg import Thing
+
+    # comment owned by the function
+    @decorate(X)
+    def typed(a: Thing = X) -> "Thing":
+        return (a +
+                X)
+try:
+    import ujson as json
+except ImportError:
+    import json
+
+
+@first
+@task(retries=2)
+# between decorators
+@last
+async def outer(a, b=Y, /, c: int = X, *, d=Y, **kw):
+    """Doc."""
+    f(a=1, *args_after)
+    d2 = {**base, X: Y, "k": lambda v=X: v + Y}
+    v = first_if if cond_if else other_if
+    if (walrus := compute()) is not None:
+        del deleted_name, walrus
+    elif other:
+        pass
+    else:
+        pass
+    try:
+        text = """
+  dedented
+"""
+    except (ErrA, ErrB) as err:
+        raise NewErr from err
+    match cmd:
+        case Point(x=0, y=Y) as p:
+            return p
+        case {"k": X, **rest}:
+            return rest
+        case [first, *others] if others:
+            return None
+        case _:
+            return capture
+    def inner(q=Y, *args, k: Thing = X, **kw) -> Thing:
+        global GLOBAL_NAME
+        return q
+    class Inner(BaseInner, metaclass=Meta, extra=Extra):
+        attr: Annot = default_attr
+    print(f"{fmt_a!r:>{width_b}} {nested_c['k']}", sep=sep_d)
+    for i, (j, *k) in enumerate(items_e):
+        yield i
+    return None, False, ...
+
+
+class Cls(Base1, Base2, meta=M, **extra_kw):
+    z = outer
+    def method(self): return self.z, Cls, X
+# footer comment'''
+
+
+def _all_nodes(module):
+    class Collect(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.nodes: list[cst.CSTNode] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.nodes.append(node)
+            return True
+
+    collect = Collect()
+    module.visit(collect)
+    return collect.nodes
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("indent", ["    ", "\t"])
+def test_positions_give_the_source_code_for_node_would_generate(newline, indent):
+    source = TRICKY.replace("    ", indent).replace("\n", newline)
+    module = cst.parse_module(source)
+    positions = Positions(module)
+    assert positions.code == module.code == source
+    for node in _all_nodes(module):
+        text = positions.code_of(node)
+        if text is None:  # the module itself, and an `elif` (an `if` when generated alone)
+            assert node is module or isinstance(node, cst.If)
+            continue
+        if not isinstance(node, cst.Annotation):  # libcst cannot generate one alone
+            assert text == module.code_for_node(node), type(node).__name__
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine)):
+            dropped = [*node.leading_lines, *getattr(node, "decorators", ())[::2]]
+            changes = {"leading_lines": ()}
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                changes["decorators"] = node.decorators[1::2]
+            expected = module.code_for_node(node.with_changes(**changes))
+            assert positions.code_of(node, dropped) == expected
+
+
+def test_free_names_are_found_on_the_stdlib_ast_as_on_libcst(monkeypatch):
+    module = cst.parse_module(TRICKY)
+    on_libcst = scopes.ModuleScope(module, TRICKY, "m", "m.py")  # no ast: libcst's tree
+    nodes = {id(b.node): b.node for b in on_libcst.bindings.values() if b.kind != "import"}
+    expected = {key: on_libcst.free_names(node) for key, node in nodes.items()}
+    assert len(nodes) == 4  # `X = 1; Y = X + 1`, typed (under `if`), outer, Cls
+
+    def not_libcst(node):
+        raise AssertionError("walked libcst's tree")
+
+    monkeypatch.setattr(scopes, "free_names", not_libcst)
+    scope = scopes.ModuleScope(module, TRICKY, "m", "m.py", tree=ast.parse(TRICKY))
+    assert {key: scope.free_names(node) for key, node in nodes.items()} == expected
+    names, imports = scope.free_names(scope.bindings["outer"].node)
+    assert names[:6] == ["Y", "int", "X", "f", "args_after", "base"]  # first use first
+    # libcst's Name nodes: a global, match captures and keys, None and False
+    assert {"GLOBAL_NAME", "capture", "p", "x", "rest", "None", "False"} <= set(names)
+    assert not {"err", "walrus", "text", "inner", "Inner", "a", "kw"} & set(names)
+    assert imports == []

@@ -779,6 +779,7 @@ def _arithmetic(operator: cst.BaseBinaryOp, left: Any, right: Any) -> Any:
 
 
 _DEPLOY_WORDS = re.compile(r"serve|deploy|Deployment|build_from_flow")
+_DEPLOY_CALLEES = frozenset({"Deployment", "build_from_flow"})  # called by name
 _DEPLOYMENT_ALIAS = re.compile(r"\bDeployment\s+as\s+(\w+)")
 
 
@@ -814,12 +815,29 @@ class _CallFinder(cst.CSTVisitor):
         flow_ids_by_name: dict[str, str],
     ) -> None:
         super().__init__()
-        self.positions = positions  # computed on the first span: most modules deploy nothing
+        self.positions = positions
         self.static = _Static(module)
         self.flow_ids = flow_ids
         self.file = file
         self.mapper = _Mapper(flow_ids_by_name)
         self.deployments: list[DeploymentInfo] = []
+        # Where the words a deployment call must contain occur: a method name, a constructor
+        # name or a local alias of one. Parts of the tree without any are not walked.
+        aliases = [
+            re.escape(local)
+            for local, imported in self.static.imports.items()
+            if imported.rpartition(".")[2] in _DEPLOY_CALLEES
+        ]
+        words = "|".join([_DEPLOY_WORDS.pattern, *(rf"\b{a}\b" for a in aliases)])
+        self.hits = [m.start() for m in re.finditer(words, positions.code)]
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        extent = self.positions.extent(node)
+        if extent is not None:
+            at = bisect_left(self.hits, extent[0])
+            if at == len(self.hits) or self.hits[at] >= extent[1]:
+                return False
+        return super().on_visit(node)
 
     def span(self, node: cst.CSTNode) -> Span:
         position = self.positions.start(node)

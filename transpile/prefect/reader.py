@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,6 @@ from ir.steps import (
 )
 
 from ..result import ReadResult
-from .positions import Positions
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -90,7 +89,8 @@ def read_prefect_source(
         return parsed
     name = Path(file).stem if file else "__main__"
     repo = Repo()
-    scope = ModuleScope(*parsed, name, file)
+    module, text, tree = parsed
+    scope = ModuleScope(module, text, name, file, tree=tree)
     repo.add(scope)
     return _Reader(repo, namespace).read_all([scope])[scope.name]
 
@@ -113,6 +113,8 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
     results: dict[Path, ReadResult] = {}
     repo = Repo()
     scopes: dict[str, Path] = {}
+    real_root = Path(root).resolve()
+    real = {path: Path(path).resolve() for path in files}
     for path in files:
         try:
             data = Path(path).read_bytes()
@@ -127,15 +129,16 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
         if isinstance(parsed, ReadResult):
             results[path] = parsed
             continue
-        name, is_package = module_name(root, path)
-        scope = ModuleScope(*parsed, name, str(path), is_package)
+        name, is_package = module_name(real_root, path, real[path])
+        module, text, tree = parsed
+        scope = ModuleScope(module, text, name, str(path), is_package, tree=tree)
         repo.add(scope)
         scopes[scope.name] = path
     reader = _Reader(repo, namespace)
     read = reader.read_all([repo.modules[n] for n in scopes])
     for name, path in scopes.items():
         results[path] = read[name]
-    _attach_prefect_yaml(root, results, reader.flow_functions)
+    _attach_prefect_yaml(real_root, results, reader.flow_functions, real)
     return {path: results[path] for path in files if path in results}
 
 
@@ -143,11 +146,10 @@ def _prefect_yaml_files(root: Path, files: list[Path]) -> list[Path]:
     """The ``prefect.yaml`` files that can name the converted files as entrypoints: those in
     a converted file's folder or in a folder above it, up to ``root``. Looking only there
     (rather than searching the tree) keeps a one-file conversion from walking its parent
-    folder, and skips whatever discovery skipped."""
-    root = Path(root).resolve()
+    folder, and skips whatever discovery skipped. ``root`` and ``files`` are resolved."""
     folders: set[Path] = set()
     for path in files:
-        folder = Path(path).resolve().parent
+        folder = path.parent
         while folder not in folders and folder.is_relative_to(root):
             folders.add(folder)
             if folder == root:
@@ -157,13 +159,17 @@ def _prefect_yaml_files(root: Path, files: list[Path]) -> list[Path]:
 
 
 def _attach_prefect_yaml(
-    root: Path, results: dict[Path, ReadResult], functions: list[tuple[Flow, str, str]]
+    root: Path,
+    results: dict[Path, ReadResult],
+    functions: list[tuple[Flow, str, str]],
+    real: dict[Path, Path],
 ) -> None:
     """Triggers from the deployments of ``prefect.yaml`` files in the repo, put on the flows
-    their entrypoints name. Entrypoints are relative to the folder holding the file."""
+    their entrypoints name. Entrypoints are relative to the folder holding the file.
+    ``root`` is resolved; ``real`` maps the paths of ``results`` to their resolved form."""
     from .deployments import triggers_from_prefect_yaml
 
-    for config in _prefect_yaml_files(root, list(results)):
+    for config in _prefect_yaml_files(root, [real[path] for path in results]):
         base = config.parent
         by_entrypoint: dict[str, str] = {}
         by_name: dict[str, str] = {}
@@ -171,7 +177,7 @@ def _attach_prefect_yaml(
         for flow, file, function in functions:
             path = Path(file)
             try:
-                rel = path.resolve().relative_to(base.resolve()).as_posix()
+                rel = real[path].relative_to(base).as_posix()
             except ValueError:
                 continue  # outside this prefect.yaml's project
             by_entrypoint[f"{rel}:{function}"] = flow.id
@@ -195,7 +201,11 @@ def _attach_prefect_yaml(
                 results[target].diagnostics.extend(diagnostics)
 
 
-def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | ReadResult:
+def _parse(
+    source: str | bytes, file: str | None
+) -> tuple[cst.Module, str, ast.Module | None] | ReadResult:
+    """The libcst module, the text and the stdlib ``ast`` (None when CPython's parser does
+    not accept the text) of a source; problems become diagnostics."""
     if isinstance(source, bytes):
         try:
             source = source.decode("utf-8-sig")
@@ -203,11 +213,11 @@ def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | Re
             return ReadResult(
                 diagnostics=[codes.F002.at(Span(file=file), byte=exc.object[exc.start])]
             )
-    too_deep = _too_deep(source, file)
-    if too_deep is not None:
-        return ReadResult(diagnostics=[too_deep])
+    tree = _syntax_tree(source, file)
+    if isinstance(tree, Diagnostic):
+        return ReadResult(diagnostics=[tree])
     try:
-        return cst.parse_module(source), source
+        return cst.parse_module(source), source, tree
     except cst.ParserSyntaxError as exc:
         span = Span(file=file, line=exc.editor_line, col=exc.editor_column)
         reason = exc.message.split(": ", 2)[-1] if ": " in exc.message else exc.message
@@ -220,14 +230,16 @@ def _parse(source: str | bytes, file: str | None) -> tuple[cst.Module, str] | Re
 _DEPTH_WORDS = ("nested", "too many", "stack", "recursion", "too complex", "indentation")
 
 
-def _too_deep(source: str, file: str | None):
-    """A P100 when the source nests deeper than a parser can take safely, else None.
+def _syntax_tree(source: str, file: str | None) -> ast.Module | Diagnostic | None:
+    """CPython's ``ast`` of the source; a P100 when the source nests deeper than a parser can
+    take safely; None when CPython rejects it otherwise.
 
     libcst's native parser overflows the C stack on a few thousand nested brackets (the
     process dies), so CPython's own parser, which has hard limits and is ~9x cheaper, looks
-    first. Its other complaints are left to libcst, which knows more Python versions."""
+    first. Its other complaints are left to libcst, which knows more Python versions. The
+    tree serves name analysis, which is much cheaper on it than on libcst's."""
     try:
-        ast.parse(source)
+        return ast.parse(source)
     except SyntaxError as exc:
         message = str(exc.msg or "")
         if any(word in message.lower() for word in _DEPTH_WORDS):
@@ -293,11 +305,12 @@ class _Reader:
         self.namespace = namespace
         self.s: Surface = surface()
         self.diagnostics: dict[str, list[Diagnostic]] = {}
-        self._positions: dict[str, Positions] = {}
         # Each flow read, with its file and function name (prefect.yaml entrypoints use them).
         self.flow_functions: list[tuple[Flow, str, str]] = []
         self._callables: dict[tuple[str, str], _Callable | None] = {}
-        self._options: dict[int, _Options] = {}
+        # By the callable itself, which the key keeps alive: derived ones (`t.with_options()`
+        # at a call site) are made per call, and a freed one's id may be given to the next.
+        self._options: dict[_Callable, _Options] = {}
         self._bundles: dict[int, tuple[str, tuple[str, ...]]] = {}
 
     # --- spans and diagnostics ----------------------------------------------------------------
@@ -306,17 +319,10 @@ class _Reader:
         """Where ``node`` is; positions are computed once per module, on first need."""
         if node is None:
             return Span(file=scope.file)
-        where = self.positions(scope).start(node)
+        where = scope.positions.start(node)
         if where is None:
             return Span(file=scope.file)
         return Span(file=scope.file, line=where[0], col=where[1])
-
-    def positions(self, scope: ModuleScope) -> Positions:
-        """The module's node positions, shared by everything that reports on it."""
-        positions = self._positions.get(scope.name)
-        if positions is None:
-            positions = self._positions[scope.name] = Positions(scope.module)
-        return positions
 
     def report(
         self,
@@ -403,7 +409,7 @@ class _Reader:
                 continue
             flow_ids = {name: self.flow_id(cal)[0] for name, cal in visible.items()}
             by_name, diagnostics = triggers_from_module(
-                scope.module, flow_ids, scope.file, positions=self.positions(scope)
+                scope.module, flow_ids, scope.file, positions=scope.positions
             )
             self.diagnostics.setdefault(scope.name, []).extend(diagnostics)
             for name, triggers in by_name.items():
@@ -507,11 +513,10 @@ class _Reader:
 
     def options(self, cal: _Callable) -> _Options:
         """A task's or flow's options, lowered once (diagnostics reported once)."""
-        key = id(cal)
-        if key not in self._options:
+        if cal not in self._options:
             table = self.s.flow_options if cal.kind == "flow" else self.s.task_options
-            self._options[key] = self._lower_options(cal, table)
-        return self._options[key]
+            self._options[cal] = self._lower_options(cal, table)
+        return self._options[cal]
 
     def _lower_options(self, cal: _Callable, table: dict[str, OptionSpec]) -> _Options:
         result = _Options()
@@ -1011,8 +1016,8 @@ class _FlowLowering:
         self.ids.add(candidate)
         return candidate
 
-    def code(self, node: cst.CSTNode) -> str:
-        return self.scope.code(node).strip().rstrip(";").strip()
+    def code(self, node: cst.CSTNode, without: Collection[cst.CSTNode] = ()) -> str:
+        return self.scope.code(node, without).strip().rstrip(";").strip()
 
     def raw(self, node: cst.CSTNode) -> Raw:
         return Raw(text=self.code(node), dialect="python", span=self.span(node))
@@ -1185,8 +1190,7 @@ class _FlowLowering:
     def carry(self, node: cst.CSTNode, code: codes.Code | None = None, **fields: Any) -> None:
         """Keep a statement verbatim as a python Script step, with a diagnostic."""
         base, span = "script", self.span(node)
-        if hasattr(node, "leading_lines"):
-            node = node.with_changes(leading_lines=())  # comments above are not the statement
+        comments = getattr(node, "leading_lines", ())  # comments above are not the statement
         if isinstance(node, (cst.Assign, cst.AnnAssign)):
             targets = node.targets if isinstance(node, cst.Assign) else [node]
             names = [n for t in targets for n in _names_of(t.target)]
@@ -1195,7 +1199,7 @@ class _FlowLowering:
                 self.env[name] = Raw(text=name, dialect="python")
         step = TaskStep(
             id=self.unique(base),
-            action=Script(language="python", source=Literal(value=self.code(node))),
+            action=Script(language="python", source=Literal(value=self.code(node, comments))),
             span=span,
         )
         self.out.append(step)

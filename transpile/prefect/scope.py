@@ -10,12 +10,15 @@ then the function itself with its Prefect decorators removed.
 
 from __future__ import annotations
 
+import ast
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+
+from .positions import Positions
 
 STDLIB = frozenset(sys.stdlib_module_names)
 
@@ -61,19 +64,30 @@ class ModuleScope:
         name: str,
         file: str | None,
         is_package: bool = False,
+        *,
+        tree: ast.Module | None = None,
     ) -> None:
+        """``tree`` is the stdlib ``ast`` of ``text``, when CPython parses it: names are
+        analysed on it rather than on libcst's tree."""
         self.module = module
         self.text = text  # the source as read (regenerating it from the tree is not free)
         self.name = name
         self.file = file
         self.package = name if is_package else name.rpartition(".")[0]
         self.bindings: dict[str, Binding] = {}
-        self._collect(module.body)
+        self.positions = Positions(module)  # computed on the first span or source asked for
+        # The ast statements of the statements bindings are collected from, by libcst node id.
+        self._syntax: dict[int, list[ast.stmt]] = {}
+        self._collect(module.body, tree.body if tree is not None else None)
 
     # --- collection ---------------------------------------------------------------------------
 
-    def _collect(self, body) -> None:
-        for stmt in body:
+    def _collect(self, body, syntax: list[ast.stmt] | None) -> None:
+        paired = _pair(body, syntax) if syntax is not None else None
+        for i, stmt in enumerate(body):
+            same = paired[i] if paired is not None else None
+            if same is not None:
+                self._syntax[id(stmt)] = same
             if isinstance(stmt, cst.FunctionDef):
                 self.bindings[stmt.name.value] = Binding("def", stmt)
             elif isinstance(stmt, cst.ClassDef):
@@ -83,9 +97,10 @@ class ModuleScope:
                     self._small(small, stmt)
             elif isinstance(stmt, cst.If) and not _is_main_guard(stmt):
                 # Conditional imports and definitions (`if TYPE_CHECKING:`, version checks).
-                self._collect(stmt.body.body)
+                self._collect(stmt.body.body, same[0].body if same else None)  # type: ignore
             elif isinstance(stmt, cst.Try):
-                self._collect(stmt.body.body)  # `try: import x / except ImportError:`
+                # `try: import x / except ImportError:`
+                self._collect(stmt.body.body, same[0].body if same else None)  # type: ignore
 
     def _small(self, small: cst.BaseSmallStatement, line: cst.SimpleStatementLine) -> None:
         if isinstance(small, cst.Import):
@@ -144,9 +159,59 @@ class ModuleScope:
         base = binding.target if binding.kind == "import" else f"{self.name}.{root}"
         return f"{base}.{rest}" if rest else base
 
-    def code(self, node: cst.CSTNode) -> str:
-        """The exact source of ``node``."""
+    def free_names(self, node: cst.CSTNode) -> tuple[list[str], list[str]]:
+        """:func:`free_names` of a statement bindings were collected from, found on the stdlib
+        ``ast`` of the statement when there is one (walking it is far cheaper)."""
+        syntax = self._syntax.get(id(node))
+        if syntax is None:
+            return free_names(node)
+        names = _SyntaxNames()
+        if isinstance(node, cst.FunctionDef):
+            names.function(syntax[0], with_header=False)  # type: ignore[arg-type]
+        else:
+            names.visit_all(syntax)
+        return [n for n in names.loaded if n not in names.stored], names.imports
+
+    def code(self, node: cst.CSTNode, without: Collection[cst.CSTNode] = ()) -> str:
+        """The exact source of ``node``, less its leading lines and decorators listed in
+        ``without``."""
+        text = self.positions.code_of(node, without)
+        if text is not None:
+            return text
+        if without:
+            changes = {
+                name: [part for part in getattr(node, name) if part not in without]
+                for name in ("leading_lines", "decorators")
+                if hasattr(node, name)
+            }
+            node = node.with_changes(**changes)
         return self.module.code_for_node(node)
+
+
+_AST_NAMES = {"Del": "Delete"}  # libcst statement class names that ast spells differently
+
+
+def _pair(body, syntax: list[ast.stmt]) -> list[list[ast.stmt]] | None:
+    """The ast statements of each libcst statement of a block (several for a line such as
+    ``a = 1; b = 2``), or None when the two trees do not line up."""
+    paired, at = [], 0
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            parts = stmt.body
+        elif isinstance(stmt, cst.BaseCompoundStatement):
+            parts = [stmt]
+        else:
+            return None
+        same = syntax[at : at + len(parts)]
+        if len(same) != len(parts) or any(
+            type(b).__name__.removeprefix("Async")
+            != _AST_NAMES.get(type(a).__name__, type(a).__name__)
+            for a, b in zip(parts, same, strict=True)
+        ):
+            return None
+        paired.append(same)
+        at += len(parts)
+    return paired if at == len(syntax) else None
 
 
 def _is_main_guard(stmt: cst.If) -> bool:
@@ -244,6 +309,148 @@ class _Names(cst.CSTVisitor):
         return False
 
 
+class _SyntaxNames:
+    """What :class:`_Names` finds, in the same order, from the stdlib ``ast`` of the same
+    code: libcst visits in source order (but a class's keywords after all its bases) and
+    counts every ``Name`` node as read, including ``global`` names, ``match`` captures and
+    ``True``/``False``/``None``, which ``ast`` holds as plain strings or constants."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, None] = {}
+        self.stored: set[str] = set()
+        self.imports: list[str] = []
+
+    def visit(self, node: ast.AST) -> None:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is not None:
+            method(node)
+        else:
+            for child in ast.iter_child_nodes(node):
+                self.visit(child)
+
+    def visit_all(self, nodes) -> None:
+        for node in nodes:
+            if node is not None:
+                self.visit(node)
+
+    def read(self, name: str | None) -> None:
+        if name is not None:
+            self.loaded.setdefault(name)
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, with_header: bool) -> None:
+        if with_header:  # a nested definition: its name is bound, its decorators are read
+            self.stored.add(node.name)
+            self.visit_all(node.decorator_list)
+            self.visit_all(getattr(node, "type_params", ()))
+        self.visit(node.args)
+        self.visit_all((node.returns, *node.body))
+
+    def param(self, arg: ast.arg, default: ast.expr | None) -> None:
+        self.stored.add(arg.arg)
+        self.visit_all((arg.annotation, default))
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.read(node.id)
+        if isinstance(node.ctx, ast.Store):
+            self.stored.add(node.id)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if node.value is None or node.value is True or node.value is False:
+            self.read(str(node.value))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.visit(node.value)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.function(node, with_header=True)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.stored.add(node.name)
+        self.visit_all((*node.decorator_list, *getattr(node, "type_params", ()), *node.bases))
+        self.visit_all((*node.keywords, *node.body))
+
+    def visit_arguments(self, node: ast.arguments) -> None:
+        positional = [*node.posonlyargs, *node.args]
+        defaults = [None] * (len(positional) - len(node.defaults)) + list(node.defaults)
+        for arg, default in zip(positional, defaults, strict=True):
+            self.param(arg, default)
+        if node.vararg is not None:
+            self.param(node.vararg, None)
+        for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True):
+            self.param(arg, default)
+        if node.kwarg is not None:
+            self.param(node.kwarg, None)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.visit(node.func)
+        arguments: list[ast.AST] = [*node.args, *node.keywords]
+        if node.keywords and any(isinstance(a, ast.Starred) for a in node.args):
+            # `f(a=1, *rest)`: the only way a positional argument follows a keyword one
+            arguments.sort(key=lambda a: (a.lineno, a.col_offset))
+        self.visit_all(arguments)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            self.visit_all((key, value))
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self.visit_all((node.body, node.test, node.orelse))
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self.visit_all((node.type,))
+        if node.name is not None:
+            self.stored.add(node.name)
+        self.visit_all(node.body)
+
+    def visit_Global(self, node: ast.Global | ast.Nonlocal) -> None:
+        for name in node.names:
+            self.read(name)
+
+    visit_Nonlocal = visit_Global
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.imports.append(alias.name)
+            self.stored.add(alias.asname or alias.name.split(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if not node.level:
+            self.imports.append(node.module or "")
+        for alias in node.names:
+            if alias.name != "*":
+                self.stored.add(alias.asname or alias.name)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self.visit_all((node.pattern,))
+        self.read(node.name)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self.read(node.name)
+
+    def visit_MatchSingleton(self, node: ast.MatchSingleton) -> None:
+        self.read(str(node.value))
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        for key, pattern in zip(node.keys, node.patterns, strict=True):
+            self.visit_all((key, pattern))
+        self.read(node.rest)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        self.visit_all((node.cls, *node.patterns))
+        for attr, pattern in zip(node.kwd_attrs, node.kwd_patterns, strict=True):
+            self.read(attr)
+            self.visit(pattern)
+
+    def visit_TypeVar(self, node: ast.AST) -> None:  # Python 3.12 type parameters
+        self.read(node.name)  # type: ignore[attr-defined]
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    visit_ParamSpec = visit_TypeVarTuple = visit_TypeVar
+
+
 def free_names(node: cst.CSTNode) -> tuple[list[str], list[str]]:
     """Names ``node`` reads but does not bind itself (in first-use order), and the modules it
     imports inside its body."""
@@ -261,10 +468,12 @@ def free_names(node: cst.CSTNode) -> tuple[list[str], list[str]]:
 # --- the repository -------------------------------------------------------------------------
 
 
-def module_name(root: Path, path: Path) -> tuple[str, bool]:
-    """The dotted module name of ``path`` under ``root`` and whether it is a package."""
+def module_name(real_root: Path, path: Path, real_path: Path) -> tuple[str, bool]:
+    """The dotted module name of ``path`` under a repository's root and whether it is a
+    package. ``real_root`` and ``real_path`` are the root and the path resolved (resolving
+    costs system calls: callers do it once per path)."""
     try:
-        parts = list(path.resolve().relative_to(root.resolve()).with_suffix("").parts)
+        parts = list(real_path.relative_to(real_root).with_suffix("").parts)
     except ValueError:
         parts = [path.stem]
     is_package = bool(parts) and parts[-1] == "__init__"
@@ -365,18 +574,17 @@ def bundle(
     repo_tops = repo.top_levels
 
     def render(where: ModuleScope, node: cst.CSTNode) -> str:
-        if isinstance(node, cst.FunctionDef):
-            node = node.with_changes(
-                decorators=[d for d in node.decorators if not is_prefect(where, d)]
-            )
+        without: list[cst.CSTNode] = []
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine)):
-            node = node.with_changes(leading_lines=())
-        return where.code(node).strip("\n")
+            without.extend(node.leading_lines)
+        if isinstance(node, cst.FunctionDef):
+            without.extend(d for d in node.decorators if is_prefect(where, d))
+        return where.code(node, without).strip("\n")
 
     def visit(where: ModuleScope, node: cst.CSTNode) -> None:
         known = repo.free_names.get(id(node))
         if known is None:
-            known = repo.free_names[id(node)] = free_names(node)
+            known = repo.free_names[id(node)] = where.free_names(node)
         names, inner_imports = known
         modules.extend(m for m in inner_imports if m.split(".")[0] not in repo_tops)
         for name in names:
