@@ -773,3 +773,34 @@ def test_free_names_are_found_on_the_stdlib_ast_as_on_libcst(monkeypatch):
     assert {"GLOBAL_NAME", "capture", "p", "x", "rest", "None", "False"} <= set(names)
     assert not {"err", "walrus", "text", "inner", "Inner", "a", "kw"} & set(names)
     assert imports == []
+
+
+def test_an_early_return_is_carried_and_an_empty_branch_is_not_a_step():
+    source = """
+from prefect import flow, task
+
+@task
+def a():
+    return 1
+
+@flow
+def f(flag: bool = False):
+    x = a()
+    if flag:
+        return [x]
+    if flag:
+        pass
+    else:
+        a()
+    return [x, x]
+"""
+    result = read_prefect_source(source, "early.py")
+    (flow,) = result.flows
+    first, second = [s for s in flow.steps if isinstance(s, Branch)]
+    (carried,) = first.then
+    assert isinstance(carried.action, Script)
+    assert carried.action.source.value == "return [x]"
+    # `if flag: pass / else: a()` runs a() when flag is false: a Kestra If needs a `then`
+    assert isinstance(second.condition, Not) and second.otherwise == ()
+    assert [o.id for o in flow.outputs] == ["result"]  # the early return is not an output
+    assert [d.code for d in result.diagnostics] == ["P101"]

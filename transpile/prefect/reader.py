@@ -990,6 +990,7 @@ class _FlowLowering:
         self.env: dict[str, Any] = {}
         self.ids: set[str] = set()
         self.depth = 0  # enclosing loops
+        self.nested = 0  # enclosing blocks (if, for): a return there is not the flow's result
         self.out: list[Any] = []
         self.outputs: list[FlowOutput] = []
         self.submitted: set[str] = set()
@@ -1274,6 +1275,9 @@ class _FlowLowering:
     def st_return(self, node: cst.Return) -> None:
         if node.value is None:
             return
+        if self.nested or self.outputs:  # an early return: Kestra outputs are not conditional
+            self.carry(node)
+            return
         value = _unawait(node.value)
         if isinstance(value, cst.Dict) and all(
             isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
@@ -1311,12 +1315,20 @@ class _FlowLowering:
     def st_if(self, node: cst.If) -> None:
         condition = self.expr(node.test)
         branch_id = self.unique("if")
-        then = self.block(_statements(node.body))
-        otherwise: tuple[Step, ...] = ()
-        if isinstance(node.orelse, cst.Else):
-            otherwise = self.block(_statements(node.orelse.body))
-        elif isinstance(node.orelse, cst.If):
-            otherwise = self.block([node.orelse])
+        self.nested += 1
+        try:
+            then = self.block(_statements(node.body))
+            otherwise: tuple[Step, ...] = ()
+            if isinstance(node.orelse, cst.Else):
+                otherwise = self.block(_statements(node.orelse.body))
+            elif isinstance(node.orelse, cst.If):
+                otherwise = self.block([node.orelse])
+        finally:
+            self.nested -= 1
+        if not then:  # Kestra's If needs a `then`: test the opposite instead
+            then, otherwise, condition = otherwise, (), Not(operand=condition)
+        if not then:  # nothing to run either way
+            return
         self.out.append(
             Branch(
                 id=branch_id,
@@ -1339,10 +1351,12 @@ class _FlowLowering:
         for i, name in enumerate(names):
             self.env[name] = _LoopVar(self.depth, None if single else i)
         self.depth += 1
+        self.nested += 1
         try:
             steps = self.block(_statements(node.body))
         finally:
             self.depth -= 1
+            self.nested -= 1
             for name, value in saved.items():
                 if value is None:
                     self.env.pop(name, None)
