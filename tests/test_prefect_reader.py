@@ -26,10 +26,24 @@ from ir.expressions import (
     TaskOutput,
     Template,
     Timestamp,
+    Var,
 )
 from ir.parameters import ParamType
 from ir.policies import RetryKind
-from ir.steps import Branch, Dag, Fail, Log, Loop, Parallel, Pause, Script, SubflowCall, TaskStep
+from ir.steps import (
+    AllowFailure,
+    Branch,
+    Dag,
+    Fail,
+    Log,
+    Loop,
+    Parallel,
+    Pause,
+    Script,
+    Sleep,
+    SubflowCall,
+    TaskStep,
+)
 from transpile.prefect import read_prefect_file, read_prefect_repo, read_prefect_source
 from transpile.prefect import scope as scopes
 from transpile.prefect.positions import Positions
@@ -387,9 +401,9 @@ def guarded(n: int = 1):
     pause_flow_run(timeout=600)
 """
     result = read_prefect_source(source, "guarded.py")
-    branch, pause = result.flows[0].steps
-    (fail,) = branch.then
+    fail, pause = result.flows[0].steps  # `if cond: raise` is a Fail with a condition
     assert isinstance(fail.action, Fail)
+    assert fail.action.condition == Compare(op="<", left=Param(name="n"), right=Literal(value=0))
     assert fail.action.message == Template(
         parts=("negative: ", Interpolation(expr=Param(name="n")))
     )
@@ -804,3 +818,60 @@ def f(flag: bool = False):
     assert isinstance(second.condition, Not) and second.otherwise == ()
     assert [o.id for o in flow.outputs] == ["result"]  # the early return is not an output
     assert [d.code for d in result.diagnostics] == ["P101"]
+
+
+def test_sleep_constants_and_handlers():
+    source = """
+import time
+from prefect import flow, get_run_logger
+
+BUCKET = "s3://lake"
+DELAY = 2.5
+
+@flow
+def guarded():
+    logger = get_run_logger()
+    try:
+        logger.info(f"reading {BUCKET}")
+        time.sleep(DELAY)
+        try:
+            logger.info("optional")
+        except Exception:
+            logger.warning("optional part failed", exc_info=True)
+    except Exception:
+        logger.error("failed")
+        raise
+    finally:
+        logger.info("done")
+"""
+    result = read_prefect_source(source, "guarded.py")
+    assert codes_of(result) == []
+    (flow,) = result.flows
+    # module constants the flow reads are its variables (a sleep's constant is its duration)
+    assert flow.variables == {"bucket": Literal(value="s3://lake")}
+    log, sleep, allowed = flow.steps
+    assert log.action.message == Template(
+        parts=("reading ", Interpolation(expr=Var(name="bucket")))
+    )
+    assert sleep.action == Sleep(duration=timedelta(seconds=2.5))
+    assert isinstance(allowed, AllowFailure) and allowed.steps[0].action.message.value == "optional"
+    # the whole body in one try: the flow's `errors` and `finally`
+    assert [s.action.level for s in flow.on_failure] == ["ERROR"]
+    assert [s.action.message.value for s in flow.finally_steps] == ["done"]
+
+
+def test_a_handler_that_swallows_the_error_is_carried():
+    source = """
+from prefect import flow
+
+@flow
+def swallow():
+    try:
+        print("x")
+    except Exception:
+        pass
+"""
+    result = read_prefect_source(source, "swallow.py")
+    (step,) = result.flows[0].steps
+    assert isinstance(step.action, Script)
+    assert codes_of(result) == ["P101"]

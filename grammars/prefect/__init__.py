@@ -38,6 +38,7 @@ class Surface:
     variable_getters: frozenset[str]
     unmapped: frozenset[str]
     pause: frozenset[str]
+    sleep: frozenset[str]
     exponential_backoff: frozenset[str]
     timedelta: frozenset[str]
     cache_policies: dict[str, str]
@@ -95,6 +96,7 @@ def surface() -> Surface:
             "variable_getters",
             "unmapped",
             "pause",
+            "sleep",
             "exponential_backoff",
             "timedelta",
             "submit_methods",

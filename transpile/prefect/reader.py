@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from grammars.prefect import OptionSpec, Surface, surface
 from ir import codes
@@ -47,6 +48,7 @@ from ir.expressions import (
     TaskOutput,
     Template,
     Timestamp,
+    Var,
     task_references,
     walk,
 )
@@ -54,6 +56,7 @@ from ir.flow import Flow, FlowOutput
 from ir.parameters import Parameter, ParamType
 from ir.policies import CachePolicy, RetryKind, RetryPolicy
 from ir.steps import (
+    AllowFailure,
     Branch,
     Dag,
     Fail,
@@ -63,6 +66,8 @@ from ir.steps import (
     Pause,
     PythonFunction,
     Script,
+    Sequence,
+    Sleep,
     Step,
     SubflowCall,
     TaskStep,
@@ -639,6 +644,15 @@ def _class_assignments(cls: cst.ClassDef):
                     yield small.target.value, small.value
 
 
+def _is_plain_data(value: Any) -> bool:
+    """JSON-like data: what a Kestra variable can hold."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain_data(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain_data(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
 def _is_constant_name(name: str) -> bool:
     return name.isupper() or name.strip("_").isupper()
 
@@ -991,6 +1005,7 @@ class _FlowLowering:
         self.ids: set[str] = set()
         self.depth = 0  # enclosing loops
         self.nested = 0  # enclosing blocks (if, for): a return there is not the flow's result
+        self.variables: dict[str, Expr] = {}  # module constants the flow reads
         self.out: list[Any] = []
         self.outputs: list[FlowOutput] = []
         self.submitted: set[str] = set()
@@ -1036,6 +1051,15 @@ class _FlowLowering:
         for parameter in parameters:
             self.env[parameter.name] = Param(name=parameter.name, span=parameter.span)
         steps = self.block(self.body(fn))
+        on_failure: tuple[Step, ...] = ()
+        finally_steps: tuple[Step, ...] = ()
+        if len(steps) == 1 and isinstance(steps[0], Sequence) and self.body_is_one_try(fn):
+            # The whole body in one try: Kestra's flow-level `errors` and `finally`.
+            steps, on_failure, finally_steps = (
+                steps[0].steps,
+                steps[0].on_failure,
+                steps[0].finally_steps,
+            )
         extras = {"prefect": dict(options.extras)} if options.extras else {}
         if fn.asynchronous is not None:
             extras.setdefault("prefect", {})["async"] = "True"
@@ -1045,11 +1069,19 @@ class _FlowLowering:
             description=options.description or fn.get_docstring(),
             parameters=tuple(parameters),
             steps=steps,
+            on_failure=on_failure,
+            finally_steps=finally_steps,
             outputs=tuple(self.outputs),
+            variables=dict(sorted(self.variables.items())),
             retry=options.retry,
             extras=extras,
             span=self.span(self.cal.node),
         )
+
+    def body_is_one_try(self, fn: cst.FunctionDef) -> bool:
+        """The body's steps all come from one ``try`` (beside logger set-up and the return)."""
+        tries = [s for s in self.body(fn) if isinstance(s, cst.Try)]
+        return len(tries) == 1
 
     def body(self, fn: cst.FunctionDef) -> list[cst.CSTNode]:
         statements = list(_statements(fn.body))
@@ -1329,6 +1361,13 @@ class _FlowLowering:
             then, otherwise, condition = otherwise, (), Not(operand=condition)
         if not then:  # nothing to run either way
             return
+        guard = then[0] if len(then) == 1 and not otherwise else None
+        if isinstance(guard, TaskStep) and isinstance(guard.action, Fail):
+            if guard.action.condition is None and guard.run_if is None:
+                # `if cond: raise …` is Kestra's Fail with a condition.
+                action = guard.action.replace(condition=condition)
+                self.out.append(guard.replace(action=action, span=self.span(node)))
+                return
         self.out.append(
             Branch(
                 id=branch_id,
@@ -1337,6 +1376,59 @@ class _FlowLowering:
                 otherwise=otherwise,
                 span=self.span(node),
             )
+        )
+
+    def st_try(self, node: cst.Try) -> None:
+        """``try`` whose one handler catches everything and re-raises (Kestra ``errors``), or
+        only logs a warning (a failure allowed), with an optional ``finally``."""
+        handler = node.handlers[0] if len(node.handlers) == 1 else None
+        catches_all = handler is not None and (
+            handler.type is None
+            or self.scope.qualify(handler.type) in ("Exception", "BaseException")
+        )
+        body = list(_statements(handler.body)) if handler is not None else []
+        reraises = bool(body) and m.matches(body[-1], m.SimpleStatementLine([m.Raise(exc=None)]))
+        warns = len(body) == 1 and self._is_warning(body[0])
+        if node.orelse is not None or (
+            handler is not None and not (catches_all and (reraises or warns))
+        ):
+            self.carry(node)
+            return
+        self.nested += 1
+        try:
+            steps = self.block(_statements(node.body))
+            on_failure = self.block(body[:-1]) if reraises else ()
+            final = self.block(_statements(node.finalbody.body)) if node.finalbody else ()
+        finally:
+            self.nested -= 1
+        span = self.span(node)
+        if warns:
+            block: Step = AllowFailure(id=self.unique("allow_failure"), steps=steps, span=span)
+            if final:
+                block = Sequence(
+                    id=self.unique("try"), steps=(block,), finally_steps=final, span=span
+                )
+        else:
+            block = Sequence(
+                id=self.unique("try"),
+                steps=steps,
+                on_failure=on_failure,
+                finally_steps=final,
+                span=span,
+            )
+        self.out.append(block)
+
+    def _is_warning(self, statement: cst.CSTNode) -> bool:
+        call = (
+            statement.body[0].value
+            if m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())]))
+            else None
+        )
+        func = call.func if call is not None else None
+        return (
+            isinstance(func, cst.Attribute)
+            and self.s.log_levels.get(func.attr.value) == "WARN"
+            and self.is_log_target(func.value)
         )
 
     def st_for(self, node: cst.For) -> None:
@@ -1413,6 +1505,8 @@ class _FlowLowering:
         qualified = self.scope.qualify(func) or ""
         if qualified in self.s.pause:
             return self.pause_step(call)
+        if qualified in self.s.sleep and statement:
+            return self.sleep_step(call)
         if qualified == "print" and self.log_prints and statement:
             return self.print_step(call)
         return None
@@ -1627,6 +1721,19 @@ class _FlowLowering:
         )
         return Literal(value=None)
 
+    def sleep_step(self, call: cst.Call) -> Expr | None:
+        """``time.sleep(seconds)`` with a constant duration → Sleep."""
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        seconds = (
+            self.r.const(self.scope, args[0].value) if len(call.args) == len(args) == 1 else _NO
+        )
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            return None
+        step_id = self.unique("sleep")
+        duration = dt.timedelta(seconds=seconds)
+        self.out.append(TaskStep(id=step_id, action=Sleep(duration=duration), span=self.span(call)))
+        return Literal(value=None)
+
     def pause_step(self, call: cst.Call) -> Expr:
         kwargs = _keywords(self.scope, call)
         duration = None
@@ -1721,7 +1828,13 @@ class _FlowLowering:
         if bound is not None:
             return bound
         constant = self.r.const(self.scope, node)
-        return None if constant is _NO else _data(constant)
+        if constant is _NO:
+            return None
+        if _is_constant_name(value) and _is_plain_data(constant):
+            # A module constant is a flow variable (Kestra `vars.x`), not a value copied in.
+            self.variables.setdefault(value.lower(), _data(constant))
+            return Var(name=value.lower(), span=self.span(node))
+        return _data(constant)
 
     def e_literal(self, node, hint) -> Expr | None:
         value = node.evaluated_value
@@ -1933,6 +2046,7 @@ _STATEMENTS: dict[type, Callable[[_FlowLowering, Any], None]] = {
     cst.Pass: _FlowLowering.st_pass,
     cst.If: _FlowLowering.st_if,
     cst.For: _FlowLowering.st_for,
+    cst.Try: _FlowLowering.st_try,
 }
 
 _EXPRS: dict[type, Callable[[_FlowLowering, Any, Any], Expr | None]] = {
