@@ -863,9 +863,10 @@ class _Converter:
         if "global" in self.text.text:
             globals_ = _Globals(_module_locals(table))
             module = cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(globals_)
-        self._check_no_placeholder(module)
         function = self._function(module, accumulator)
-        _check_compiles(function)
+        code = cst.Module(body=[function]).code
+        self._check_no_placeholder(code)
+        _check_compiles(code)
         return ScriptFunction(
             function=function,
             arguments=[(name, expr) for expr, name in self.params.items()],
@@ -935,8 +936,8 @@ class _Converter:
             )
         )
 
-    def _check_no_placeholder(self, module: cst.Module) -> None:
-        left = self.text.pattern.search(module.code)
+    def _check_no_placeholder(self, code: str) -> None:
+        left = self.text.pattern.search(code)
         if left is not None:
             what = self._describe(left.group())
             raise _Unconvertible(
@@ -993,10 +994,9 @@ def _secret_load(block: str) -> cst.BaseExpression:
     return cst.Call(func=cst.Attribute(value=load, attr=cst.Name("get")))
 
 
-def _check_compiles(function: cst.FunctionDef) -> None:
+def _check_compiles(code: str) -> None:
     """The function must compile with this Python (the module writer then formats it with
     black, which reads whatever compiles); compiling does not run anything."""
-    code = cst.Module(body=[function]).code
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the script's own invalid escapes and the like
