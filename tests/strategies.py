@@ -364,3 +364,478 @@ def kestra_flows() -> st.SearchStrategy:
             unique_by=lambda o: o.id,
         ).map(tuple),
     )
+
+
+# --- hostile text: flows whose every text field tries to leave the data it is -----------------
+#
+# Used by the Prefect writer properties (tests/test_prefect_writer_property.py): the writer must
+# turn all of it into string literals or comments, never into code.
+
+PAYLOADS = (
+    '"); import os; ("',
+    "'); __import__('os').system('pwned'); ('",
+    '"""; os.system("pwned"); """',
+    "'''; os.system('pwned'); '''",
+    'os.system("x")',
+    "__import__",
+    "exec(input())",
+    "lambda: 0",
+    "def f(): pass",
+    "if __name__ == '__main__':",
+    "\nimport os\nos.system('pwned')\n",
+    "# comment",
+    "\\",
+    '\\"',
+    "\\'",
+    "\\n",
+    "\\N{BULLET}",
+    "\\u0041",
+    "{{ x }}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{% if x %}",
+    "{#",
+    "{x}",
+    "f'{x}'",
+    "%s",
+    "$(id)",
+    "'",
+    '"',
+    "'''",
+    '"""',
+    "\n",
+    "\r",
+    "\r\n",
+    "\t",
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\u202e",
+    "\xa0",
+    "ünïcödé",
+    "日本語",
+    "🐍",
+    "None",
+    "class",
+    "import",
+    "match",
+    "_",
+    "print",
+    " ",
+    "",
+)
+# Identifiers that mean something to Python, for the places that only take names.
+NAMES = ("__import__", "os", "exec", "eval", "print", "class", "None", "_", "self", "flow")
+
+
+def hostile_text(surrogates: bool = False, max_pieces: int = 4) -> st.SearchStrategy:
+    """Text made of injection payloads, quotes, escapes, template delimiters, line breaks of
+    every kind and random unicode; with ``surrogates``, lone surrogates too."""
+    chars = st.characters(exclude_categories=["Cs"])
+    piece = st.one_of(st.sampled_from(PAYLOADS), st.text(chars, max_size=5))
+    if surrogates:
+        piece = st.one_of(piece, st.characters(categories=["Cs"]))
+    return st.one_of(st.sampled_from(PAYLOADS), st.lists(piece, max_size=max_pieces).map("".join))
+
+
+_FILTER_NAMES = (
+    "upper",
+    "lower",
+    "trim",
+    "capitalize",
+    "title",
+    "replace",
+    "default",
+    "length",
+    "first",
+    "last",
+    "join",
+    "split",
+    "abs",
+    "json",
+    "toJson",
+    "fromJson",
+    "keys",
+    "values",
+    "date",
+    "jq",
+)
+
+
+def _pebble_name(name: str) -> bool:
+    from ir.expressions import Name
+    from transpile.kestra.pebble import print_expression
+
+    try:
+        print_expression(Name(name=name))
+    except ValueError:
+        return False
+    return True
+
+
+def hostile_expressions(
+    text: st.SearchStrategy, ids: st.SearchStrategy, printable: bool = True
+) -> st.SearchStrategy:
+    """Expressions of every kind whose keys, attributes and constants are hostile text; task
+    outputs read step ids (``ids``, as steps draw theirs) as well as unknown ones. With
+    ``printable`` (the default), names, operators and filters are ones Pebble can spell, as in
+    any expression read from YAML; without, they are hostile text too."""
+    from ir.expressions import (
+        Attr,
+        Call,
+        Conditional,
+        Env,
+        ExecutionInfo,
+        Index,
+        Keyword,
+        Name,
+        Negate,
+        Now,
+        Raw,
+    )
+    from ir.expressions import Test as IRTest
+
+    identifiers = st.one_of(st.sampled_from(NAMES), IDENT).filter(_pebble_name)
+    names = identifiers if printable else st.one_of(text, identifiers)
+    segment = st.one_of(text, st.sampled_from(["value", "vars", "body", "0", "²"]))
+    roots = st.sampled_from(["flow", "execution", "task", "trigger", "taskrun"])
+    leaf = st.one_of(
+        text.map(lambda t: Literal(value=t)),
+        names.map(lambda t: Name(name=t)),
+        text.map(lambda t: Raw(text=t)),
+        text.map(lambda t: Secret(name=t)),
+        st.builds(KV, key=text, namespace=st.none() | text),
+        text.map(lambda t: Env(name=t)),
+        st.builds(
+            ExecutionInfo,
+            root=roots if printable else roots | text,
+            path=st.lists(st.sampled_from(["id", "namespace", "startDate"]) | text, max_size=2).map(
+                tuple
+            ),
+        ),
+        st.builds(
+            TaskOutput,
+            task=ids | text,
+            path=st.lists(segment, max_size=2).map(tuple),
+        ),
+        text.map(lambda t: Var(name=t)),
+        text.map(lambda t: Param(name=t)),
+        st.just(Now()),
+        st.builds(LoopItem, depth=st.integers(0, 2)),
+    )
+    ops = st.sampled_from(["+", "-", "*", "/", "%", "~", "and", "or", "??", "???"])
+    comparisons = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in"])
+    filter_names = st.sampled_from(_FILTER_NAMES) | identifiers
+    if not printable:
+        ops, comparisons = ops | st.just("//") | text, comparisons | text
+        filter_names = filter_names | text
+
+    def compound(inner: st.SearchStrategy) -> st.SearchStrategy:
+        args = st.lists(inner, max_size=2).map(tuple)
+        kwargs = st.lists(
+            st.builds(
+                Keyword,
+                name=st.sampled_from(["format", "timeZone", "default"]) | names,
+                value=inner,
+            ),
+            max_size=1,
+        ).map(tuple)
+        return st.one_of(
+            st.builds(Attr, obj=inner, name=text),
+            st.builds(Index, obj=inner, index=inner),
+            st.builds(
+                Call, name=st.sampled_from(["range", "json", "max", "render"]) | names, args=args
+            ),
+            st.builds(Filter, value=inner, name=filter_names, args=args, kwargs=kwargs),
+            st.builds(BinOp, op=ops, left=inner, right=inner),
+            st.builds(Compare, op=comparisons, left=inner, right=inner),
+            st.builds(Not, operand=inner),
+            st.builds(Negate, operand=inner),
+            st.builds(
+                IRTest,
+                value=inner,
+                name=st.sampled_from(["empty", "null", "defined"]) | identifiers,
+                negated=st.booleans(),
+            ),
+            st.builds(Conditional, condition=inner, then=inner, otherwise=inner),
+        )
+
+    return st.recursive(leaf, compound, max_leaves=3)
+
+
+def raw_blocks(text: st.SearchStrategy) -> st.SearchStrategy:
+    """``{% raw %}…{% endraw %}`` (or verbatim, spaced in several ways) around text that does
+    not close the block."""
+    import re
+
+    closes = re.compile(r"\{%-?\s*end(raw|verbatim)")
+    tags = st.sampled_from(
+        [
+            ("{% raw %}", "{% endraw %}"),
+            ("{%raw%}", "{%endraw%}"),
+            ("{%  raw\t%}", "{% endraw  %}"),
+            ("{% verbatim %}", "{% endverbatim %}"),
+        ]
+    )
+    body = text.filter(lambda t: closes.search(t) is None)
+    return st.builds(lambda tag, t: tag[0] + t + tag[1], tags, body)
+
+
+def hostile_templates(
+    text: st.SearchStrategy, ids: st.SearchStrategy, printable: bool = True
+) -> st.SearchStrategy:
+    from ir.expressions import Raw
+
+    part = st.one_of(
+        text.filter(bool),
+        hostile_expressions(text, ids, printable).map(lambda e: Interpolation(expr=e)),
+        text.map(lambda t: Raw(text=t)),
+        raw_blocks(text).map(lambda t: Raw(text=t)),
+    )
+    return st.lists(part, min_size=1, max_size=3).map(lambda ps: Template(parts=tuple(ps)))
+
+
+def hostile_values(
+    text: st.SearchStrategy, ids: st.SearchStrategy, printable: bool = True
+) -> st.SearchStrategy:
+    """Property values: hostile literals, templates and expressions, and lists and maps of them
+    (with hostile keys)."""
+    scalar = st.one_of(
+        text.map(lambda t: Literal(value=t)),
+        hostile_templates(text, ids, printable),
+        hostile_expressions(text, ids, printable),
+    )
+    return st.recursive(
+        scalar,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=2).map(lambda xs: ListValue(items=tuple(xs))),
+            st.lists(st.tuples(text, inner), max_size=2).map(
+                lambda kv: MapValue(entries=tuple(MapEntry(key=k, value=v) for k, v in kv))
+            ),
+        ),
+        max_leaves=3,
+    )
+
+
+# The user's own Python around ``{{ }}`` (one interpolation between consecutive pieces): only
+# the interpolated values are hostile.
+PYTHON_SKELETONS = (
+    ("x = ", '\ny = "', "\"\nz = '''", "'''\nprint(x, y, z)\n"),
+    ("values = [", ", '", "']\nprint(values)\n"),
+    ('"""Docstring."""\nfor item in [', "]:\n    print(item, r'", "')\n"),
+)
+
+
+def hostile_python_scripts(text: st.SearchStrategy, ids: st.SearchStrategy) -> st.SearchStrategy:
+    """A python Script: a fixed, valid program whose ``{{ }}`` interpolate hostile values (and
+    sometimes a ``{% raw %}`` block inside a string literal)."""
+    from ir.expressions import Raw
+    from ir.steps import Script
+
+    def build(skeleton: tuple[str, ...], expressions: list, raw: bool) -> Script:
+        parts: list = []
+        for before, expr in zip(skeleton[:-1], expressions, strict=False):
+            parts += [before, Interpolation(expr=expr)]
+        parts.append(skeleton[-1])
+        if raw:
+            parts += ["raw = '", Raw(text="{% raw %}{{ x }} {%- if -%}{% endraw %}"), "'\n"]
+        return Script(language="python", source=Template(parts=tuple(parts)))
+
+    expressions = hostile_expressions(text, ids)
+    return st.builds(
+        build,
+        st.sampled_from(PYTHON_SKELETONS),
+        st.lists(expressions, min_size=3, max_size=3),
+        st.booleans(),
+    )
+
+
+def _plugin_data(text: st.SearchStrategy) -> st.SearchStrategy:
+    scalar = st.one_of(text, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+    return st.recursive(
+        scalar,
+        lambda inner: st.lists(inner, max_size=2) | st.dictionaries(text, inner, max_size=2),
+        max_leaves=3,
+    )
+
+
+def hostile_actions(text: st.SearchStrategy, ids: st.SearchStrategy) -> st.SearchStrategy:
+    from ir.steps import Download, KVGet, KVSet, Outputs
+
+    value = hostile_values(text, ids)
+    maybe = st.none() | value
+    literal_text = text.map(lambda t: Literal(value=t))
+    commands = st.lists(literal_text, min_size=1, max_size=2).map(
+        lambda xs: ListValue(items=tuple(xs))
+    )
+    return st.one_of(
+        st.builds(
+            Log,
+            message=value,
+            level=st.none() | st.sampled_from(["INFO", "debug", "WARN", "ERROR", "TRACE"]) | text,
+        ),
+        st.builds(Log, message=literal_text),
+        st.builds(Return, value=maybe),
+        st.builds(Outputs, values=maybe),
+        st.builds(Fail, message=maybe, condition=maybe),
+        st.builds(
+            Commands,
+            language=st.sampled_from(["shell", "python", "bash"]) | text,
+            commands=commands | value,
+            env=maybe,
+            container_image=maybe,
+        ),
+        st.builds(
+            Script,
+            language=(st.sampled_from(["shell", "node", "r"]) | text).filter(
+                lambda s: s != "python"
+            ),
+            source=value,
+        ),
+        hostile_python_scripts(text, ids),
+        st.builds(HttpRequest, uri=value, method=maybe, headers=maybe, body=maybe),
+        st.builds(Download, uri=value, headers=maybe),
+        st.builds(KVSet, key=value, value=value, namespace=maybe),
+        st.builds(KVGet, key=value, namespace=maybe),
+        st.builds(
+            PluginCall,
+            type=text | st.just("io.kestra.plugin.scripts.python.Commands"),
+            properties=st.dictionaries(text, _plugin_data(text), max_size=2),
+        ),
+        st.builds(Sleep, duration=DURATIONS),
+    )
+
+
+def hostile_steps(
+    text: st.SearchStrategy, ids: st.SearchStrategy, depth: int = 1
+) -> st.SearchStrategy:
+    from ir.steps import LoopUntil, Pause, SubflowCall, WorkingDirectory
+
+    value = hostile_values(text, ids)
+    step_id = ids
+    options = dict(
+        id=step_id,
+        description=st.none() | text,
+        retry=st.none() | retries(),
+        timeout=st.none() | DURATIONS,
+        allow_failure=st.booleans(),
+        disabled=st.sampled_from([False, False, False, True]),
+        run_if=st.none() | value,
+        tags=st.lists(text, max_size=2).map(tuple),
+        depends_on=st.lists(step_id, max_size=2).map(tuple),
+    )
+    task = st.builds(TaskStep, action=hostile_actions(text, ids), **options)
+    if depth == 0:
+        return task
+    subflow = st.builds(
+        SubflowCall,
+        namespace=value,
+        flow_id=value,
+        inputs=st.none() | value,
+        wait=st.none() | st.booleans(),
+        **options,
+    )
+    child = st.lists(hostile_steps(text, ids, depth - 1), min_size=1, max_size=2).map(tuple)
+    handler = st.just(()) | st.lists(hostile_steps(text, ids, 0), min_size=1, max_size=1).map(tuple)
+    handlers = dict(on_failure=handler, finally_steps=handler, **options)
+    case_value = st.one_of(text, st.integers(), st.booleans())
+    return st.one_of(
+        task,
+        task,
+        subflow,
+        st.builds(Sequence, steps=child, **handlers),
+        st.builds(Parallel, steps=child, concurrency=st.none() | st.integers(0, 4), **handlers),
+        st.builds(Branch, condition=value, then=child, otherwise=st.just(()) | child, **handlers),
+        st.builds(
+            Switch,
+            value=value,
+            cases=st.lists(st.builds(Case, value=case_value, steps=child), max_size=2).map(tuple),
+            default=st.just(()) | child,
+            **handlers,
+        ),
+        st.builds(
+            Loop, items=value, steps=child, concurrency=st.none() | st.integers(0, 4), **handlers
+        ),
+        st.builds(LoopUntil, condition=value, steps=child, **handlers),
+        st.builds(AllowFailure, steps=child, **handlers),
+        st.builds(Dag, steps=child, **handlers),
+        st.builds(WorkingDirectory, steps=child, **handlers),
+        st.builds(Pause, duration=st.none() | DURATIONS, steps=st.just(()) | child, **handlers),
+    )
+
+
+def constant_values(text: st.SearchStrategy) -> st.SearchStrategy:
+    """Plain data of hostile text: literals, and lists and maps of them."""
+    return st.recursive(
+        text.map(lambda t: Literal(value=t)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=2).map(lambda xs: ListValue(items=tuple(xs))),
+            st.lists(st.tuples(text, inner), max_size=2).map(
+                lambda kv: MapValue(entries=tuple(MapEntry(key=k, value=v) for k, v in kv))
+            ),
+        ),
+        max_leaves=3,
+    )
+
+
+def hostile_parameters(text: st.SearchStrategy, ids: st.SearchStrategy) -> st.SearchStrategy:
+    return st.builds(
+        Parameter,
+        name=text,
+        type=st.sampled_from(list(ParamType)),
+        type_name=st.none() | text,
+        description=st.none() | text,
+        required=st.booleans(),
+        default=st.none() | constant_values(text) | hostile_expressions(text, ids),
+        values=st.none() | st.lists(text, min_size=1, max_size=2).map(tuple),
+        item_type=st.none() | st.sampled_from(list(ParamType)),
+    )
+
+
+def hostile_flows(
+    text: st.SearchStrategy | None = None, ids: st.SearchStrategy | None = None
+) -> st.SearchStrategy:
+    """Flows whose every text field (ids, descriptions, labels, parameters and their defaults,
+    variables, messages, commands, the values of python scripts, plugin properties, outputs,
+    triggers) is hostile. ``ids`` draws the flow and step ids (they also end up in comments;
+    payloads repeat, so that steps share ids and read each other's outputs), ``text`` every
+    other text."""
+    text = text if text is not None else hostile_text()
+    ids = ids if ids is not None else hostile_text()
+    value = hostile_values(text, ids)
+    schedule = st.builds(
+        Schedule,
+        id=text,
+        cron=st.sampled_from(["@daily", "0 6 * * *"]) | text,
+        timezone=st.none() | text,
+        inputs=st.none() | value,
+    )
+    output = st.builds(
+        FlowOutput,
+        id=text,
+        value=value,
+        type=st.none() | st.sampled_from(["STRING", "INT", "FLOAT", "BOOLEAN", "JSON"]) | text,
+        description=st.none() | text,
+    )
+    return st.builds(
+        Flow,
+        id=ids,
+        namespace=st.none() | ids,
+        description=st.none() | text,
+        labels=st.dictionaries(text, text | text.map(lambda t: Literal(value=t)), max_size=2),
+        parameters=st.lists(hostile_parameters(text, ids), max_size=2).map(tuple),
+        variables=st.dictionaries(text, value, max_size=2),
+        steps=st.lists(hostile_steps(text, ids), min_size=1, max_size=3).map(tuple),
+        on_failure=st.lists(hostile_steps(text, ids, 0), max_size=1).map(tuple),
+        finally_steps=st.lists(hostile_steps(text, ids, 0), max_size=1).map(tuple),
+        triggers=st.lists(schedule | st.builds(Webhook, id=text, key=value), max_size=2).map(tuple),
+        retry=st.none() | retries(),
+        outputs=st.lists(output, max_size=2).map(tuple),
+    )

@@ -68,6 +68,11 @@ def write_kestra(
     return dump_yaml(documents), writer.diagnostics
 
 
+def step_yaml(step: Step) -> str:
+    """One step as the Kestra YAML of a task (what other writers quote when they carry it)."""
+    return emit_documents([_Writer(catalogue()).task(step)])
+
+
 def dump_yaml(documents: list[Any]) -> str:
     """Serialise plain documents deterministically (see :mod:`transpile.kestra.emit`)."""
     return emit_documents(documents)

@@ -6,6 +6,7 @@ another) names things through these functions, so that they agree.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Iterable, Mapping
@@ -21,8 +22,9 @@ __all__ = [
     "parameter_names",
 ]
 
-# Names a generated module binds itself (its imports and the logger).
-RESERVED = frozenset(
+# Names a generated module binds itself (its imports and the logger), and the builtins it may
+# call (a parameter named `str` would break `str(...)`).
+RESERVED = frozenset(dir(builtins)) | frozenset(
     {"flow", "task", "get_run_logger", "logger", "Variable", "Secret", "run_deployment"}
     | {"runtime", "Literal", "INPUTS", "Cron", "Interval", "RRule", "DeploymentEventTrigger"}
     | {"ConcurrencyLimitConfig", "ConcurrencyLimitStrategy", "flow_run", "typing"}

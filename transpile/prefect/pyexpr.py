@@ -88,9 +88,11 @@ from ..kestra.pebble import print_text
 __all__ = [
     "PyContext",
     "Translation",
+    "comment_lines",
     "docstring",
     "literal",
     "literal_with_imports",
+    "pebble_text",
     "secret_block_name",
     "to_python",
     "variable_name",
@@ -511,7 +513,24 @@ class _State:
         return _literal(value, self.imports)
 
 
-def _pebble_text(expr: Any) -> str:
+_NOT_COMMENT_TEXT = re.compile("[\r\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def comment_lines(text: str) -> list[cst.EmptyLine]:
+    """``text`` as ``#`` comment lines. Characters that Python or an editor reads as a line end,
+    and lone surrogates (which no file encoding can hold), are escaped, so nothing of the text
+    can leave the comments."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    out = []
+    for line in lines:
+        safe = _NOT_COMMENT_TEXT.sub(lambda m: _char_escape(ord(m.group())), line)
+        out.append(cst.EmptyLine(comment=cst.Comment(("# " + safe).rstrip())))
+    return out
+
+
+def pebble_text(expr: Any) -> str:
     """The original text of an expression (an interpolation keeps its source)."""
     try:
         return print_text(expr)
@@ -532,7 +551,7 @@ def _guarded(expr: Any, st: _State) -> cst.BaseExpression:
     try:
         node = _expr(expr, sub)
     except _Carried as carried:
-        return _carry(_pebble_text(expr), carried.reason, st)
+        return _carry(pebble_text(expr), carried.reason, st)
     st.merge(sub)
     return node
 
@@ -1210,7 +1229,12 @@ def _jq_path(program: str) -> list[str | int]:
         if step is None or (pos == 0 and not path.startswith(".")):
             raise _Carried(f"the jq program {program!r} is more than a path")
         name, number, string = step.groups()
-        keys.append(name if name is not None else int(number) if number else _json.loads(string))
+        try:
+            keys.append(
+                name if name is not None else int(number) if number else _json.loads(string)
+            )
+        except ValueError:  # a key whose escapes JSON does not read
+            raise _Carried(f"the jq program {program!r} is not a path JSON can read") from None
         pos = step.end()
     if not keys:
         raise _Carried(f"the jq program {program!r} is more than a path")
@@ -1309,7 +1333,7 @@ def _pieces(template: Template, st: _State) -> list[str | _Piece]:
                 piece: str | _Piece = _piece(_expr(part.expr, sub), _is_text(part.expr))
                 st.merge(sub)
             except _Carried as carried:
-                piece = _pebble_text(part)
+                piece = pebble_text(part)
                 _carry(piece, carried.reason, st)
         else:
             piece = _raw_part(part, st) if isinstance(part, Raw) else part

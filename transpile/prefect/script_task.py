@@ -71,8 +71,7 @@ from ir.expressions import (
     walk,
 )
 
-from ..kestra.pebble import print_text
-from .pyexpr import secret_block_name
+from .pyexpr import comment_lines, pebble_text, secret_block_name
 
 __all__ = ["ScriptFunction", "script_task"]
 
@@ -902,7 +901,7 @@ class _Converter:
         return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(substitute)
 
     def _describe(self, placeholder: str) -> str:
-        return _short(print_text(self.text.interpolations[placeholder]))
+        return _short(pebble_text(self.text.interpolations[placeholder]))
 
     def _bind(self, placeholder: str, in_code: bool) -> str:
         """The parameter (or secret variable) standing for ``placeholder``."""
@@ -1008,21 +1007,6 @@ def _check_compiles(code: str) -> None:
 
 # --- fallback ---------------------------------------------------------------------------------
 
-_LINE_BREAKS = re.compile("[\r\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\ufeff]")
-
-
-def _comment_lines(text: str) -> list[cst.EmptyLine]:
-    """``text`` as comment lines; characters that Python or an editor reads as line ends are
-    escaped, so nothing of the text can leave the comments."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out = []
-    for line in lines:
-        safe = _LINE_BREAKS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), line)
-        out.append(cst.EmptyLine(comment=cst.Comment(("# " + safe).rstrip())))
-    return out
-
 
 def _fallback(
     name: str, task_id: str, source: Expr, span: Span | None, reason: str
@@ -1035,7 +1019,7 @@ def _fallback(
         func=cst.Name("NotImplementedError"), args=[cst.Arg(cst.SimpleString(repr(message)))]
     )
     statement = cst.SimpleStatementLine(
-        [cst.Raise(exc=error)], leading_lines=_comment_lines(print_text(source))
+        [cst.Raise(exc=error)], leading_lines=comment_lines(pebble_text(source))
     )
     function = cst.FunctionDef(
         name=cst.Name(name), params=cst.Parameters(), body=cst.IndentedBlock([statement])
