@@ -525,7 +525,9 @@ def comment_lines(text: str) -> list[cst.EmptyLine]:
         lines.pop()
     out = []
     for line in lines:
-        safe = _NOT_COMMENT_TEXT.sub(lambda m: _char_escape(ord(m.group())), line)
+        safe = _NOT_COMMENT_TEXT.sub(
+            lambda m: m.group().encode("unicode_escape").decode("ascii"), line
+        )
         out.append(cst.EmptyLine(comment=cst.Comment(("# " + safe).rstrip())))
     return out
 
