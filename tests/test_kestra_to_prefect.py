@@ -108,6 +108,23 @@ def test_there_are_enough_execution_cases():
 
 
 @pytest.fixture(scope="module")
+def http_server(tmp_path_factory):
+    """A local HTTP server (``$HTTP`` in run.yaml) serving ``data.json``."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path_factory.mktemp("www")
+    (root / "data.json").write_text(json.dumps({"rows": 3}), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
@@ -151,7 +168,9 @@ def _default_flow(case: Path) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_generated_flow_runs(case: Path, converted, prefect_harness, tmp_path, monkeypatch):
+def test_generated_flow_runs(
+    case: Path, converted, prefect_harness, http_server, tmp_path, monkeypatch
+):
     tree = converted[case.name] / "tree"
     before = set(sys.modules)
     for folder in sorted({p.parent for p in tree.rglob("*.py")}):
@@ -162,7 +181,10 @@ def test_generated_flow_runs(case: Path, converted, prefect_harness, tmp_path, m
             workdir.mkdir()
             monkeypatch.chdir(workdir)
             flow = _load_flow(tree, run.get("flow") or _default_flow(case))
-            parameters = run.get("parameters") or {}
+            parameters = {
+                name: value.replace("$HTTP", http_server) if isinstance(value, str) else value
+                for name, value in (run.get("parameters") or {}).items()
+            }
             if "raises" in run:
                 with pytest.raises(Exception, match=run["raises"]):
                     flow(**parameters)

@@ -91,7 +91,7 @@ from .names import (
     parameter_names,
 )
 from .project_files import deployment, requirements_of
-from .pyexpr import PyContext, comment_lines, docstring, literal, to_python
+from .pyexpr import PyContext, comment_lines, docstring, literal, to_python, variable_name
 from .script_task import script_task
 
 __all__ = ["PrefectModule", "write_prefect", "write_prefect_text"]
@@ -331,6 +331,7 @@ class _ModuleWriter:
         self.constants: dict[str, str] = {}  # Kestra variable → module constant or local
         self.outputs: dict[str, _Output] = {}
         self.outputs_read: set[str] = set()  # steps whose variable an expression used
+        self.pure_variables: set[str] = set()  # results that only compute (see bind)
         self.loop_vars: list[str] = []
         self.uses_logger = False
         self.current_step: str | None = None  # the step being written (Kestra ``task.id``)
@@ -459,7 +460,8 @@ class _ModuleWriter:
             body.insert(0, _line(docstring(flow.description)))
         unread = {o.variable for sid, o in self.outputs.items() if sid not in self.outputs_read}
         if unread:  # outputs only read where the reading was carried as text
-            visited = [statement.visit(_DropUnread(unread)) for statement in body]
+            drop = _DropUnread(unread, self.pure_variables)
+            visited = [statement.visit(drop) for statement in body]
             body = [v for v in visited if isinstance(v, cst.BaseStatement)]
         return cst.FunctionDef(
             name=_name(name),
@@ -760,6 +762,16 @@ class _ModuleWriter:
             _line(cst.Pass()).with_changes(leading_lines=comment_lines(f"not converted: {step.id}"))
         ]
 
+    def variable_key(self, key: Any, step: Step) -> cst.BaseExpression:
+        """The Prefect variable name of a KV key: spelled out when the key is constant (the
+        renaming reported), else computed by the runtime helper with the same rule."""
+        if isinstance(key, Literal) and isinstance(key.value, str):
+            name = variable_name(key.value)
+            if name != key.value:
+                self.report(codes.P205.at(step.span, what="KV key", name=key.value, target=name))
+            return literal(name)
+        return _call(self.helper("_variable_name"), self.expr(key, step.span))
+
     # --- subflows ---------------------------------------------------------------------------
 
     def sibling_function(self, namespace: str | None, flow_id: str) -> tuple[str, Sibling] | None:
@@ -923,23 +935,32 @@ class _ModuleWriter:
             options["wait_for"] = cst.List([cst.Element(_name(f)) for f in waits])
         return _call(f"{function}.submit", **options)
 
-    def bind(self, step: Step, value: cst.BaseExpression, prefix: tuple[str, ...] = ()) -> list:
+    def bind(
+        self,
+        step: Step,
+        value: cst.BaseExpression,
+        prefix: tuple[str, ...] = (),
+        *,
+        pure: bool = False,
+    ) -> list:
         """Run ``value`` for ``step``; bind its result to a variable when a later step or the
         flow's outputs read it. A submitted task binds its future; :meth:`resolve` binds the
-        result."""
+        result. A ``pure`` value (one that only computes, as a Return's) is left out when
+        nothing reads it."""
         variable = ""
         if step.id in self.read:
             variable = self.take(f"{step.id}_result", "result")
             self.outputs[step.id] = _Output(variable, prefix)
+            if pure:
+                self.pure_variables.add(variable)
         if self.futures is not None and _submittable(step):
             future = self.take(f"{step.id}_future", "future")
             self.futures.append((step.id, future, variable))
             return [_assign(future, value)]
         if variable:
             return [_assign(variable, value)]
-        # An unread value that calls nothing (a Return's text) does nothing: left out, or a
-        # string would read as a docstring.
-        return [_line(value)] if m.findall(value, m.Call()) else []
+        # Left out rather than a bare expression: a string first in a body is a docstring.
+        return [] if pure else [_line(value)]
 
     def concurrently(self, children: Iterable[Step]) -> list[cst.BaseStatement]:
         """Steps that Kestra runs at the same time (Parallel, Dag): tasks are submitted, and
@@ -978,11 +999,12 @@ class _ModuleWriter:
 
 class _DropUnread(cst.CSTTransformer):
     """Forgets result variables nothing reads: ``x = call()`` becomes ``call()``, and an
-    assignment without a call (a Return's text, a None for a skipped step) goes."""
+    assignment that only computes (a Return's text, a None for a skipped step) goes."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], pure: set[str]) -> None:
         super().__init__()
         self.names = names
+        self.pure = pure
 
     def leave_SimpleStatementLine(self, original, updated):
         assign = updated.body[0] if len(updated.body) == 1 else None
@@ -993,7 +1015,8 @@ class _DropUnread(cst.CSTTransformer):
             and assign.targets[0].target.value in self.names
         ):
             return updated
-        if not m.findall(assign.value, m.Call()):
+        name = assign.targets[0].target.value
+        if name in self.pure or m.matches(assign.value, m.Name("None")):
             return cst.RemoveFromParent()
         return updated.with_changes(body=[cst.Expr(assign.value)])
 
@@ -1110,13 +1133,13 @@ def _return(w: _ModuleWriter, step: TaskStep, action: Return) -> list:
     value = w.expr(action.value, step.span) if action.value is not None else literal("")
     if action.value is not None and not isinstance(action.value, (Literal, Template)):
         value = _call("str", value)  # Return renders its format: always a string
-    return w.bind(step, value, _OUTPUT_PREFIX[Return])
+    return w.bind(step, value, _OUTPUT_PREFIX[Return], pure=True)
 
 
 @_action(Outputs)
 def _outputs(w: _ModuleWriter, step: TaskStep, action: Outputs) -> list:
     value = w.expr(action.values, step.span) if action.values is not None else cst.Dict([])
-    return w.bind(step, value, _OUTPUT_PREFIX[Outputs])
+    return w.bind(step, value, _OUTPUT_PREFIX[Outputs], pure=True)
 
 
 @_action(Sleep)
@@ -1137,16 +1160,18 @@ def _fail(w: _ModuleWriter, step: TaskStep, action: Fail) -> list:
 @_action(KVSet)
 def _kv_set(w: _ModuleWriter, step: TaskStep, action: KVSet) -> list:
     w.imports.add(("prefect.variables", "Variable"))
-    key = _call(w.helper("_variable_name"), w.expr(action.key, step.span))
     value = w.expr(action.value, step.span)
-    return [_line(_call("Variable.set", key, value, overwrite=cst.Name("True")))]
+    call = _call(
+        "Variable.set", w.variable_key(action.key, step), value, overwrite=cst.Name("True")
+    )
+    return [_line(call)]
 
 
 @_action(KVGet)
 def _kv_get(w: _ModuleWriter, step: TaskStep, action: KVGet) -> list:
     w.imports.add(("prefect.variables", "Variable"))
-    key = _call(w.helper("_variable_name"), w.expr(action.key, step.span))
-    return w.bind(step, _call("Variable.get", key), _OUTPUT_PREFIX[KVGet])
+    call = _call("Variable.get", w.variable_key(action.key, step))
+    return w.bind(step, call, _OUTPUT_PREFIX[KVGet], pure=True)
 
 
 @_action(Script)
