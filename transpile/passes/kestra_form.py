@@ -39,8 +39,9 @@ from ir.flow import Flow
 from ir.policies import RetryKind, RetryPolicy
 from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep, child_blocks
 from ir.triggers import FlowRun, Schedule
+from transpile.prefect.names import EXTRAS_KEY
 
-from .python_tasks import map_expressions
+from .python_tasks import map_expressions, rewrite_nodes
 
 _PLAIN = (Literal, Timestamp, Template, Raw)
 
@@ -50,6 +51,7 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
     in ``scoped`` (those converted from Prefect): a Kestra flow's own expressions already say
     what they mean and are never reinterpreted."""
     diagnostics: list[Diagnostic] = []
+    flow = _without_python_options(flow)
     loops = {k: v for k, v in _enclosing_loops(flow).items() if k in scoped}
     rewritten: dict[str, Any] = {}
     for name in ("steps", "on_failure", "finally_steps"):
@@ -84,6 +86,20 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
             )
         )
     return flow.replace(**changes), diagnostics
+
+
+def _without_python_options(flow: Flow) -> Flow:
+    """The flow without the Prefect options the Prefect reader keeps in ``extras["prefect"]``
+    (so that a Python → Python conversion keeps them): Kestra rejects properties it does not
+    know, and the reader already reported each option as having no Kestra counterpart."""
+
+    def visit(node):
+        extras = getattr(node, "extras", None)
+        if isinstance(extras, dict) and EXTRAS_KEY in extras:
+            return node.replace(extras={k: v for k, v in extras.items() if k != EXTRAS_KEY})
+        return node
+
+    return rewrite_nodes(flow, visit)
 
 
 def _upstream_namespace(trigger, namespace: str | None):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "EXTRAS_KEY",
     "RESERVED",
     "flow_name",
     "function_name",
@@ -21,6 +22,10 @@ __all__ = [
     "parameter_map",
     "parameter_names",
 ]
+
+# The key under which IR nodes read from Python keep Prefect options with no IR field
+# (``extras["prefect"]``), so that Python written back has them.
+EXTRAS_KEY = "prefect"
 
 # Names a generated module binds itself (its imports and the logger), and the builtins it may
 # call (a parameter named `str` would break `str(...)`).

@@ -74,6 +74,7 @@ from ir.steps import (
 )
 
 from ..result import ReadResult
+from .names import EXTRAS_KEY
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -1060,9 +1061,9 @@ class _FlowLowering:
                 steps[0].on_failure,
                 steps[0].finally_steps,
             )
-        extras = {"prefect": dict(options.extras)} if options.extras else {}
+        extras = {EXTRAS_KEY: dict(options.extras)} if options.extras else {}
         if fn.asynchronous is not None:
-            extras.setdefault("prefect", {})["async"] = "True"
+            extras.setdefault(EXTRAS_KEY, {})["async"] = "True"
         return Flow(
             id=flow_id,
             namespace=self.r.namespace,
@@ -1576,7 +1577,7 @@ class _FlowLowering:
                 getattr(codes, spec.code or "P102"), value, option=name, value=self.code(value)
             )
         if extras:
-            fields["extras"] = {"prefect": extras}
+            fields["extras"] = {EXTRAS_KEY: extras}
         return fields
 
     def task_step(
@@ -1755,7 +1756,7 @@ class _FlowLowering:
             Pause(
                 id=self.unique("pause"),
                 duration=duration,
-                extras={"prefect": extras} if extras else {},
+                extras={EXTRAS_KEY: extras} if extras else {},
                 span=self.span(call),
             )
         )
