@@ -68,6 +68,7 @@ from ir.steps import (
 from ir.triggers import Schedule, Webhook
 from transpile.kestra.pebble import parse_text
 from transpile.prefect import runtime
+from transpile.prefect.pyexpr import variable_name
 from transpile.prefect.writer import PrefectModule, write_prefect
 from transpile.result import WriteContext
 
@@ -92,7 +93,7 @@ MODE = black.Mode()
 
 # Functions the writer calls by name (its own and Python's), besides the functions it defines.
 WRITER_CALLS = frozenset(
-    {"flow", "task", "get_run_logger", "run_deployment", "unmapped"}
+    {"flow", "task", "get_run_logger", "run_deployment", "unmapped", "pause_flow_run"}
     | {"RuntimeError", "NotImplementedError", "isinstance"}
     | {"str", "int", "float", "bool", "len", "list", "range", "map", "max", "min", "abs"}
     | {"print"}  # called by the python-script skeletons of the hostile flows
@@ -405,10 +406,13 @@ def expected_constants(flow: Flow) -> Iterator[str]:
                 elif isinstance(action, (HttpRequest, Download)):
                     yield from texts(action.uri)
                 elif isinstance(action, KVSet):
-                    yield from texts(action.key)
+                    key = action.key  # a constant key is written under Prefect's name rule
+                    if isinstance(key, Literal) and isinstance(key.value, str):
+                        yield variable_name(key.value)
+                    else:
+                        yield from texts(key)
                     yield from texts(action.value)
-                elif isinstance(action, KVGet):
-                    yield from texts(action.key)
+                # (a KV Get nothing reads is left out: it only reads)
             for name in ("steps", "then", "otherwise", "default", "on_failure", "finally_steps"):
                 yield from steps(getattr(step, name, ()))
             for case in getattr(step, "cases", ()):
@@ -876,3 +880,11 @@ def test_names_from_ids_do_not_shadow_builtins(name):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
             }
     assert writer_bound.isdisjoint(USED_BUILTINS), writer_bound & set(USED_BUILTINS)
+
+
+def test_the_prefect_writer_has_a_handler_for_every_ir_kind():
+    from ir.steps import ACTION_TYPES, STEP_TYPES
+    from transpile.prefect import writer
+
+    assert set(STEP_TYPES) <= set(writer._STEP_WRITERS)
+    assert set(ACTION_TYPES) <= set(writer._ACTION_WRITERS)

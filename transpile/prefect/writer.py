@@ -1481,8 +1481,18 @@ def _loop_until(w: _ModuleWriter, step: LoopUntil) -> list:
 
 @_step_kind(Pause)
 def _pause(w: _ModuleWriter, step: Pause) -> list:
-    w.report(codes.P203.at(step.span, what=f"pause {step.id!r}", reason="the flow does not pause"))
-    return w.steps(step.steps)
+    """A timed pause waits (Kestra resumes it when the time is up); an open one is Prefect's
+    pause, resumed from its UI."""
+    if step.duration is not None:
+        w.imports.add(("time", ""))
+        wait = _call("time.sleep", _seconds(step.duration))
+        reason = "it waits the whole duration; Kestra's can be resumed early"
+    else:
+        w.imports.add(("prefect.flow_runs", "pause_flow_run"))
+        wait = _call("pause_flow_run")
+        reason = "Prefect's pause times out after an hour unless given a timeout"
+    w.report(codes.P203.at(step.span, what=f"pause {step.id!r}", reason=reason))
+    return [_line(wait), *w.steps(step.steps)]
 
 
 @_step_kind(SubflowCall)
