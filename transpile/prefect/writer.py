@@ -28,6 +28,7 @@ import black
 import libcst as cst
 import libcst.matchers as m
 
+from grammars.prefect import surface
 from ir import codes
 from ir.base import Span
 from ir.diagnostics import Diagnostic
@@ -96,23 +97,27 @@ from .script_task import script_task
 
 __all__ = ["PrefectModule", "write_prefect", "write_prefect_text"]
 
-_LOG_LEVELS = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "WARN": "warning"}
-_LOG_LEVELS |= {"WARNING": "warning", "ERROR": "error"}
-_PARAM_TYPES = {
-    ParamType.STRING: "str",
-    ParamType.INT: "int",
-    ParamType.FLOAT: "float",
-    ParamType.BOOL: "bool",
-    ParamType.JSON: "dict",
-    ParamType.YAML: "dict",
-    ParamType.ARRAY: "list",
-}
-_DATETIME_TYPES = {
-    ParamType.DATETIME: "datetime",
-    ParamType.DATE: "date",
-    ParamType.TIME: "time",
-    ParamType.DURATION: "timedelta",
-}
+
+@functools.cache
+def _annotations() -> dict[ParamType, str]:
+    """IR input type → its Python annotation: the first spelling the Prefect surface
+    (``grammars/prefect/surface.yaml``) reads as that type."""
+    found: dict[ParamType, str] = {ParamType.ARRAY: "list", ParamType.YAML: "dict"}
+    for annotation, kind in surface().param_types.items():
+        found.setdefault(ParamType(kind), annotation)
+    return found
+
+
+@functools.cache
+def _log_methods() -> dict[str, str]:
+    """Kestra log level → logger method: the first method the Prefect surface reads as that
+    level (TRACE, which Python logging lacks, logs at debug)."""
+    found: dict[str, str] = {}
+    for method, level in surface().log_levels.items():
+        found.setdefault(level, method)
+    return {"TRACE": found["DEBUG"], **found}
+
+
 # Kestra output types → the Python conversion applied to the rendered value.
 _OUTPUT_CASTS = {"STRING": "str", "INT": "int", "FLOAT": "float", "BOOLEAN": "bool"}
 _LITERAL_TYPES = {str: "STRING", int: "INT", float: "FLOAT", bool: "BOOLEAN"}
@@ -350,6 +355,10 @@ class _ModuleWriter:
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
 
+    def approximated(self, span: Span | None, what: str, reason: str) -> None:
+        """Report a construct converted to its closest Prefect equivalent (P203)."""
+        self.report(codes.P203.at(span, what=what, reason=reason))
+
     def context_for_expressions(self) -> PyContext:
         return PyContext(
             params=self.params,
@@ -493,12 +502,10 @@ class _ModuleWriter:
             options["name"] = literal(prefect_name)
         options |= self.retry_options(flow.retry, flow.span)
         if flow.labels:
-            self.report(
-                codes.P203.at(
-                    flow.span,
-                    what=f"labels of flow {flow.id!r}",
-                    reason="Prefect flows have no labels; they become the tags of its deployment",
-                )
+            self.approximated(
+                flow.span,
+                f"labels of flow {flow.id!r}",
+                "Prefect flows have no labels; they become the tags of its deployment",
             )
         return _call("flow", **options) if options else _name("flow")
 
@@ -590,16 +597,21 @@ class _ModuleWriter:
             if param.type in (ParamType.ARRAY, ParamType.MULTISELECT):
                 node = _subscript(_name("list"), node)
             return node
-        if param.type in _DATETIME_TYPES:
-            self.imports.add(("datetime", ""))
-            return _attr(f"datetime.{_DATETIME_TYPES[param.type]}")
-        if param.type == ParamType.ARRAY and param.item_type in _PARAM_TYPES:
-            return _subscript(_name("list"), _name(_PARAM_TYPES[param.item_type]))
+        if param.type == ParamType.ARRAY and param.item_type is not None:
+            return _subscript(_name("list"), self.type_annotation(param.item_type))
         if param.type in (ParamType.JSON, ParamType.YAML):
             # JSON inputs hold any JSON value; the default says which one this flow expects.
             constant = self.param_values.get(param.name)
             return _name("list" if isinstance(constant, list) else "dict")
-        return _name(_PARAM_TYPES.get(param.type, "str"))
+        return self.type_annotation(param.type)
+
+    def type_annotation(self, kind: ParamType) -> cst.BaseExpression:
+        """The annotation of an input type (``str`` for types Python has no name for)."""
+        spelled = _annotations().get(kind, "str")
+        module, _, _ = spelled.rpartition(".")
+        if module:
+            self.imports.add((module, ""))
+        return _attr(spelled)
 
     def param_default(self, param: Parameter, name: str) -> cst.BaseExpression | None:
         """The default of a flow parameter. Values that Python evaluates once per module
@@ -691,9 +703,7 @@ class _ModuleWriter:
 
     def step(self, step: Step) -> list[cst.BaseStatement]:
         if step.disabled:
-            self.report(
-                codes.P203.at(step.span, what=f"disabled step {step.id!r}", reason="not called")
-            )
+            self.approximated(step.span, f"disabled step {step.id!r}", "not called")
             return [
                 _line(cst.Pass()).with_changes(
                     leading_lines=comment_lines(f"disabled in Kestra: {step.id}")
@@ -909,9 +919,7 @@ class _ModuleWriter:
             options["retry_delay_seconds"] = literal(mean)
             if mean:
                 options["retry_jitter_factor"] = literal(round((high - mean) / mean, 6))
-            self.report(
-                codes.P203.at(span, what="random retry delay", reason="mean delay with jitter")
-            )
+            self.approximated(span, "random retry delay", "mean delay with jitter")
         elif retry.delays:
             options["retry_delay_seconds"] = cst.List(
                 [cst.Element(_seconds(d)) for d in retry.delays]
@@ -1123,7 +1131,7 @@ def _task_step(w: _ModuleWriter, step: TaskStep) -> list[cst.BaseStatement]:
 @_action(Log)
 def _log(w: _ModuleWriter, step: TaskStep, action: Log) -> list:
     w.uses_logger = True
-    level = _LOG_LEVELS.get((action.level or "INFO").upper(), "info")
+    level = _log_methods().get((action.level or "INFO").upper(), "info")
     messages = action.message.items if isinstance(action.message, ListValue) else [action.message]
     return [_line(_call(f"logger.{level}", w.expr(m, step.span))) for m in messages]
 
@@ -1184,12 +1192,10 @@ def _script(w: _ModuleWriter, step: TaskStep, action: Script) -> list:
     w.diagnostics.extend(converted.diagnostics)
     w.imports |= converted.imports
     if action.env is not None or action.input_files is not None:
-        w.report(
-            codes.P203.at(
-                step.span,
-                what=f"env and inputFiles of {step.id!r}",
-                reason="the task runs in the flow's process, without them",
-            )
+        w.approximated(
+            step.span,
+            f"env and inputFiles of {step.id!r}",
+            "the task runs in the flow's process, without them",
         )
     params = [p.name.value for p in converted.function.params.params]
     function = w.task_def(step, params, list(converted.function.body.body), name=name)
@@ -1206,13 +1212,11 @@ def _process(w: _ModuleWriter, step: TaskStep, action, commands: Any, interprete
     """Commands (or a non-Python script) run by a subprocess, with the step's environment;
     Kestra's ``::{"outputs": …}::`` lines on stdout become the step's ``vars``."""
     if action.container_image is not None or action.before_commands is not None:
-        w.report(
-            codes.P203.at(
-                step.span,
-                what=f"step {step.id!r}",
-                reason="runs on the worker's own machine: container image and beforeCommands "
-                "are not applied",
-            )
+        w.approximated(
+            step.span,
+            f"step {step.id!r}",
+            "runs on the worker's own machine: container image and beforeCommands "
+            "are not applied",
         )
     run = w.helper("_run_commands")
     program = _INTERPRETERS.get(interpreter.lower(), ("bash", "-c"))
@@ -1269,11 +1273,7 @@ def _download(w: _ModuleWriter, step: TaskStep, action: Download) -> list:
         ("uri", w.expr(action.uri, step.span)),
         ("headers", w.expr(action.headers, step.span) if action.headers else cst.Dict([])),
     ]
-    w.report(
-        codes.P203.at(
-            step.span, what=f"download {step.id!r}", reason="the file is kept in a local temp file"
-        )
-    )
+    w.approximated(step.span, f"download {step.id!r}", "the file is kept in a local temp file")
     return w.bind(step, w.call_task(step, function, arguments))
 
 
@@ -1321,13 +1321,10 @@ def _sequence(w: _ModuleWriter, step: Sequence) -> list:
 
 @_step_kind(WorkingDirectory)
 def _working_directory(w: _ModuleWriter, step: WorkingDirectory) -> list:
-    w.report(
-        codes.P203.at(
-            step.span,
-            what=f"working directory {step.id!r}",
-            reason="its tasks run in the flow's working directory; input and output files are "
-            "not staged",
-        )
+    w.approximated(
+        step.span,
+        f"working directory {step.id!r}",
+        "its tasks run in the flow's working directory; input and output files are " "not staged",
     )
     return w.steps(step.steps)
 
@@ -1340,12 +1337,10 @@ def _allow_failure(w: _ModuleWriter, step: AllowFailure) -> list:
 @_step_kind(Parallel)
 def _parallel(w: _ModuleWriter, step: Parallel) -> list:
     if step.concurrency:
-        w.report(
-            codes.P203.at(
-                step.span,
-                what=f"concurrency limit of {step.id!r}",
-                reason="Prefect's task runner decides how many submitted tasks run at once",
-            )
+        w.approximated(
+            step.span,
+            f"concurrency limit of {step.id!r}",
+            "Prefect's task runner decides how many submitted tasks run at once",
         )
     return w.concurrently(step.steps)
 
@@ -1421,14 +1416,12 @@ def _loop(w: _ModuleWriter, step: Loop) -> list:
     mapped = _as_map(loop, w)
     if mapped is not None:
         return [mapped]
-    w.report(
-        codes.P203.at(
-            step.span,
-            what=f"loop {step.id!r}",
-            reason="its iterations run one after the other (Kestra runs "
-            + (f"{step.concurrency}" if step.concurrency else "all")
-            + " at once)",
-        )
+    w.approximated(
+        step.span,
+        f"loop {step.id!r}",
+        "its iterations run one after the other (Kestra runs "
+        + (f"{step.concurrency}" if step.concurrency else "all")
+        + " at once)",
     )
     return [loop]
 
@@ -1466,11 +1459,7 @@ def _as_map(loop: cst.For, w: _ModuleWriter) -> cst.BaseStatement | None:
 
 @_step_kind(LoopUntil)
 def _loop_until(w: _ModuleWriter, step: LoopUntil) -> list:
-    w.report(
-        codes.P203.at(
-            step.span, what=f"loop until {step.id!r}", reason="a while loop without Kestra's bounds"
-        )
-    )
+    w.approximated(step.span, f"loop until {step.id!r}", "a while loop without Kestra's bounds")
     body = w.steps(step.steps)
     stop = cst.If(
         test=w.condition(step.condition, step.span),
@@ -1491,7 +1480,7 @@ def _pause(w: _ModuleWriter, step: Pause) -> list:
         w.imports.add(("prefect.flow_runs", "pause_flow_run"))
         wait = _call("pause_flow_run")
         reason = "Prefect's pause times out after an hour unless given a timeout"
-    w.report(codes.P203.at(step.span, what=f"pause {step.id!r}", reason=reason))
+    w.approximated(step.span, f"pause {step.id!r}", reason)
     return [_line(wait), *w.steps(step.steps)]
 
 
@@ -1505,23 +1494,19 @@ def _subflow(w: _ModuleWriter, step: SubflowCall) -> list:
     if found is not None:
         function, target = found
         if step.wait is False:
-            w.report(
-                codes.P203.at(
-                    step.span,
-                    what=f"subflow {step.id!r}",
-                    reason="wait: false; the converted flow is called and waited for",
-                )
+            w.approximated(
+                step.span,
+                f"subflow {step.id!r}",
+                "wait: false; the converted flow is called and waited for",
             )
         call = cst.Call(func=_name(function), args=w.flow_arguments(step, target))
         return w.bind(step, call, ("outputs",))
     w.imports.add(("prefect.deployments", "run_deployment"))
-    w.report(
-        codes.P203.at(
-            step.span,
-            what=f"subflow {step.id!r}",
-            reason="the flow is not converted with this one: run_deployment() starts its "
-            "deployment by name, and its outputs are not returned",
-        )
+    w.approximated(
+        step.span,
+        f"subflow {step.id!r}",
+        "the flow is not converted with this one: run_deployment() starts its "
+        "deployment by name, and its outputs are not returned",
     )
     name = f"{flow_id}/{flow_id}" if isinstance(flow_id, str) else "unknown/unknown"
     inputs = w.expr(step.inputs, step.span) if step.inputs is not None else cst.Dict([])
