@@ -759,3 +759,15 @@ def test_subflow_call_with_inputs_that_snake_case_alike(tmp_path):
     result = convert(src, "--to", "prefect", "-o", out)
     assert result.exit_code in (0, 1), result.output
     assert "clash(max_rows=1, max_rows_2=2)" in (out / "caller.py").read_text()
+
+
+def test_a_single_file_names_its_scripts_requirements_in_its_header(tmp_path):
+    flow = (
+        "id: needs\nnamespace: t\ntasks:\n  - id: s\n"
+        "    type: io.kestra.plugin.scripts.python.Script\n"
+        "    dependencies: [pandas, requests]\n    script: print(1)\n"
+    )
+    src = write_tree(tmp_path, {"needs.yaml": flow}) / "needs.yaml"
+    result = convert(src, "--to", "prefect", "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert "# Its scripts need: pandas, requests\n" in result.stdout

@@ -446,6 +446,8 @@ class _ModuleWriter:
             f"(sha256 {self.context.source_digest or '-'})."
         )
         header += comment_lines(f"Kestra flow: {qualified}. Edit the source, not this file.")
+        if self.requirements:  # a directory also lists them in requirements.txt
+            header += comment_lines("Its scripts need: " + ", ".join(sorted(self.requirements)))
         return cst.Module(body=[*self.import_lines(), *statements], header=header)
 
     def flow_function(self, flow: Flow, name: str) -> cst.FunctionDef:
