@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 
 from grammars.prefect import OptionSpec, Surface, surface
 from ir import codes
@@ -76,6 +75,7 @@ from ir.steps import (
 from ..result import ReadResult
 from .names import EXTRAS_KEY
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
+from .shapes import is_bare_raise, lone_call
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 _NOT_FLOW_ID = re.compile(r"[^a-zA-Z0-9._-]+")
@@ -1388,7 +1388,7 @@ class _FlowLowering:
             or self.scope.qualify(handler.type) in ("Exception", "BaseException")
         )
         body = list(_statements(handler.body)) if handler is not None else []
-        reraises = bool(body) and m.matches(body[-1], m.SimpleStatementLine([m.Raise(exc=None)]))
+        reraises = bool(body) and is_bare_raise(body[-1])
         warns = len(body) == 1 and self._is_warning(body[0])
         if node.orelse is not None or (
             handler is not None and not (catches_all and (reraises or warns))
@@ -1420,11 +1420,7 @@ class _FlowLowering:
         self.out.append(block)
 
     def _is_warning(self, statement: cst.CSTNode) -> bool:
-        call = (
-            statement.body[0].value
-            if m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())]))
-            else None
-        )
+        call = lone_call(statement)
         func = call.func if call is not None else None
         return (
             isinstance(func, cst.Attribute)

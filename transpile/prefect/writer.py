@@ -26,7 +26,6 @@ from typing import Any
 
 import black
 import libcst as cst
-import libcst.matchers as m
 
 from grammars.prefect import surface
 from ir import codes
@@ -94,6 +93,7 @@ from .names import (
 from .project_files import deployment, requirements_of
 from .pyexpr import PyContext, comment_lines, docstring, literal, to_python, variable_name
 from .script_task import script_task
+from .shapes import is_name, lone_call, mentions_name
 
 __all__ = ["PrefectModule", "write_prefect", "write_prefect_text"]
 
@@ -1026,7 +1026,7 @@ class _DropUnread(cst.CSTTransformer):
         ):
             return updated
         name = assign.targets[0].target.value
-        if name in self.pure or m.matches(assign.value, m.Name("None")):
+        if name in self.pure or is_name(assign.value, "None"):
             return cst.RemoveFromParent()
         return updated.with_changes(body=[cst.Expr(assign.value)])
 
@@ -1304,7 +1304,11 @@ def _python_function(w: _ModuleWriter, step: TaskStep, action: PythonFunction) -
     except cst.ParserSyntaxError:
         return w.unsupported(step)
     function = next(
-        (s for s in module.body if m.matches(s, m.FunctionDef(name=m.Name(action.function)))),
+        (
+            s
+            for s in module.body
+            if isinstance(s, cst.FunctionDef) and s.name.value == action.function
+        ),
         None,
     )
     if function is None or action.function in w.taken:
@@ -1434,19 +1438,15 @@ def _as_map(loop: cst.For, w: _ModuleWriter) -> cst.BaseStatement | None:
     call of a task taking the item itself (not an expression of it) as an argument."""
     body = loop.body.body
     statement = body[0] if len(body) == 1 else None
-    call = (
-        statement.body[0].value
-        if m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())]))
-        else None
-    )
+    call = lone_call(statement)
     item = loop.target.value
-    if call is None or not m.matches(call.func, m.Name()) or call.func.value not in w.task_names:
+    if call is None or not is_name(call.func) or call.func.value not in w.task_names:
         return None
     arguments = []
     for arg in call.args:
-        if m.matches(arg.value, m.Name(item)):
+        if is_name(arg.value, item):
             arguments.append(arg.with_changes(value=loop.iter))
-        elif arg.keyword is None or m.findall(arg.value, m.Name(item)):
+        elif arg.keyword is None or mentions_name(arg.value, item):
             return None
         else:
             arguments.append(arg.with_changes(value=_call("unmapped", arg.value)))
