@@ -2,16 +2,20 @@
 
 Codes are stable: a code is never reused for another meaning. Prefixes:
 ``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer, ``P1`` Prefect reader,
-``P2`` Prefect writer, ``D`` deployments, ``X`` expressions,
-``G`` the step graph. Create a diagnostic with ``codes.K101.at(span, name="x")``.
+``P2`` Prefect writer, ``D`` deployments, ``X`` expressions, ``G`` the step graph, ``L`` lint
+and check. Create a diagnostic with ``codes.K101.at(span, name="x")``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .base import Span
-from .diagnostics import Diagnostic, Fidelity, Severity
+from .severity import Fidelity, Severity
+
+if TYPE_CHECKING:
+    from .base import Span
+    from .diagnostics import Diagnostic
 
 CATALOGUE: dict[str, Code] = {}
 
@@ -41,6 +45,8 @@ class Code:
         **fields: object,
     ) -> Diagnostic:
         """A diagnostic of this code at ``span``; ``fields`` fill the message template."""
+        from .diagnostics import Diagnostic
+
         return Diagnostic(
             code=self.code,
             severity=severity or self.severity,
@@ -100,6 +106,15 @@ F007 = Code(
     E,
     "unknown format {name!r}; known formats: {known}",
     "Choose one of the registered formats.",
+    unreadable=True,
+)
+
+F008 = Code(
+    "F008",
+    E,
+    "invalid configuration: {reason}",
+    "The [tool.flowbridge] table of pyproject.toml, or a command-line option, has an unknown "
+    "key or a value of the wrong type. Nothing is read until the configuration is fixed.",
     unreadable=True,
 )
 
@@ -443,4 +458,34 @@ G104 = Code(
     E,
     "dependency cycle: {cycle}",
     "Steps depend on each other in a loop, so no order can run them.",
+)
+
+# --- L: lint and check ----------------------------------------------------------------------
+L001 = Code(
+    "L001",
+    W,
+    "unused suppression of {codes}",
+    "A `# flowbridge: ignore[...]` comment names a code that was not reported on its line. "
+    "Remove it (or the code from it) so that suppressions do not hide future findings.",
+)
+L002 = Code(
+    "L002",
+    W,
+    "suppression names unknown code {code!r}",
+    "A `# flowbridge: ignore[...]` comment names a code that is not in the catalogue; "
+    "`flowbridge explain` lists the known codes.",
+)
+L101 = Code(
+    "L101",
+    E,
+    "stale: generated from {source} (sha256 {recorded}), which is now sha256 {current}",
+    "The source of this generated file changed after it was generated. Convert the source "
+    "again (`flowbridge convert`) and commit both; `flowbridge check --diff` shows the change.",
+)
+L102 = Code(
+    "L102",
+    E,
+    "the source {source} of this generated file is missing",
+    "The header of a generated file names a source file that no longer exists. Delete the "
+    "generated file, or restore its source.",
 )

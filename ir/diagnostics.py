@@ -3,28 +3,10 @@ whose code is defined once in :mod:`ir.codes`."""
 
 from __future__ import annotations
 
-from enum import Enum
-
 from pydantic import BaseModel, ConfigDict
 
 from .base import Span
-
-
-class Severity(str, Enum):
-    """How bad a finding is. ``error`` makes a conversion fail (exit code 1)."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-class Fidelity(str, Enum):
-    """How faithfully a construct crosses to the other side."""
-
-    EXACT = "exact"
-    APPROX = "approx"
-    CARRIED = "carried"
-    NONE = "none"
+from .severity import Fidelity, Severity
 
 
 class Diagnostic(BaseModel):

@@ -1,7 +1,10 @@
-"""The ``flowbridge`` command line.
+"""The ``flowbridge`` command line: ``convert``, ``lint``, ``check``, ``explain`` and ``ir``.
 
-Exit codes (computed in :func:`exit_code` only): 0 done, 1 error-level diagnostics,
-2 usage error or unreadable input, 3 internal error (a bug in flowbridge).
+Exit codes, computed in :func:`exit_code` only: 0 clean; 1 findings (error-level diagnostics,
+warnings too under ``--strict``) or stale generated files; 2 usage, configuration or input
+error (a file that cannot be read at all); 3 internal error (a bug in flowbridge).
+Every command imports what it needs when it runs, so ``lint`` of one file does not pay for
+the writers it does not use.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 @dataclass
 class Outcome:
-    """What a command saw: diagnostics, and counts for the summary."""
+    """What a command saw: diagnostics (IR diagnostics or lint findings: anything with a
+    ``code``, a ``severity`` and ``is_error``), and counts for the summary."""
 
     diagnostics: list = field(default_factory=list)
     files: int = 0
@@ -39,8 +43,9 @@ class Outcome:
     usage_error: bool = False
 
 
-def exit_code(outcome: Outcome) -> int:
-    """The one place that turns what happened into an exit code."""
+def exit_code(outcome: Outcome, *, strict: bool = False, exit_zero: bool = False) -> int:
+    """The one place that turns what happened into an exit code. ``strict`` makes warnings
+    fail; ``exit_zero`` reports findings without failing (input and usage errors still do)."""
     from ir.codes import CATALOGUE
 
     if outcome.usage_error or any(
@@ -48,16 +53,23 @@ def exit_code(outcome: Outcome) -> int:
         for d in outcome.diagnostics
     ):
         return EXIT_INPUT
-    if any(d.is_error for d in outcome.diagnostics):
+    if exit_zero:
+        return EXIT_OK
+    failing = ("error", "warning") if strict else ("error",)
+    if any(_severity(d) in failing for d in outcome.diagnostics):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _severity(diagnostic) -> str:
+    return getattr(diagnostic.severity, "value", diagnostic.severity)
 
 
 def _emit(outcome: Outcome, verbose: bool = True) -> None:
     """Print diagnostics; information-level ones only when ``verbose`` (the summary counts
     them all)."""
     for diagnostic in outcome.diagnostics:
-        if verbose or diagnostic.severity.value != "info":
+        if verbose or _severity(diagnostic) != "info":
             typer.echo(diagnostic.render(), err=True)
 
 
@@ -95,8 +107,11 @@ def main_options(
 def convert(
     source: Path = typer.Argument(..., help="A flow file or a directory of flows."),
     to: str = typer.Option(..., "--to", help="Target format: kestra or prefect."),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Output file or directory ('-' for stdout)."
+    output: Path | None = typer.Option(
+        None,
+        "-o",
+        "--output",
+        help="Output file or directory ('-' for stdout); default: [tool.flowbridge] output.",
     ),
     namespace: str | None = typer.Option(
         None, "--namespace", help="Kestra namespace for flows read from Python."
@@ -113,13 +128,10 @@ def convert(
     ),
 ) -> None:
     """Convert a file or a directory tree (which keeps its layout) to the target format."""
-    from ir import codes
-    from ir.base import Span
-
-    from .project import discover, output_paths, resolve_namespace, write_atomic
-    from .registry import FORMATS, reader_for
+    from .conversion import plan_conversion, relative
+    from .project import write_atomic
+    from .registry import FORMATS
     from .report import FlowReport, render_report
-    from .result import Sibling, WriteContext, content_digest
 
     outcome = Outcome()
     target = FORMATS.get(to)
@@ -128,90 +140,35 @@ def convert(
         reason = f"writing {to} is not available yet" if target else f"unknown format {to!r}"
         typer.echo(f"flowbridge: error: {reason}; available: {known}", err=True)
         raise typer.Exit(EXIT_INPUT)
-    if not source.exists() and not source.is_symlink():
-        outcome.diagnostics.append(
-            codes.F001.at(Span(file=str(source)), what="input", reason="no such file or directory")
+    config = _load_config(source, None)
+    output = output if output is not None else config.output_for(to)
+    if output is None:
+        typer.echo(
+            f"flowbridge: error: no output: pass -o, or set [tool.flowbridge] output.{to}",
+            err=True,
         )
-        _emit(outcome)
-        raise typer.Exit(exit_code(outcome))
+        raise typer.Exit(EXIT_INPUT)
+    namespace = namespace or config.namespace
+    with _progress(_count_hint(source)) as advance:
+        plan = plan_conversion(source, target, output, namespace=namespace, advance=advance)
+    outcome.diagnostics.extend(plan.diagnostics)
+    outcome.files, outcome.flows = plan.files, plan.flows
 
-    if source.is_dir():
-        readable = [s for f in FORMATS.values() if f.can_read for s in f.suffixes]
-        files, found = discover(source, readable)
-        outcome.diagnostics.extend(found)
-        if not files and not found:
-            outcome.diagnostics.append(codes.F006.at(Span(file=str(source)), path=str(source)))
-    else:
-        files = [source]
-    ns = resolve_namespace(source, namespace)
-
-    by_format: dict[str, list[Path]] = {}
-    for path in files:
-        fmt, problem = reader_for(path)
-        if fmt is not None and source.is_dir() and not fmt.claims_file(path):
-            continue  # a CI workflow, a chart, a tool config: not a flow
-        outcome.files += 1
-        if fmt is None:
-            outcome.diagnostics.append(problem)
-        else:
-            by_format.setdefault(fmt.name, []).append(path)
-
-    jobs: list[_Job] = []
-    claimed: set[Path] = set()
-    with _progress(sum(len(v) for v in by_format.values())) as advance:
-        for name, paths in by_format.items():
-            fmt = FORMATS[name]
-            root = source if source.is_dir() else source.parent
-            results = fmt.read_repo(root, paths, namespace=ns)
-            for path in paths:
-                advance()
-                result = results[path]
-                outcome.diagnostics.extend(result.diagnostics)
-                outcome.flows += len(result.flows)
-                if not result.flows:
-                    continue
-                planned = output_paths(
-                    source,
-                    path,
-                    result.flows,
-                    output=output,
-                    per_flow=fmt.one_file_per_flow and fmt is not target,
-                    suffix=target.output_suffix if fmt is not target else path.suffix,
-                )
-                for out, flows in planned:
-                    if out != output:  # a name chosen for the user, spelled as the target needs
-                        out = out.with_name(target.output_name(out.stem) + out.suffix)
-                    jobs.append(_Job(path, _unclaimed(out, claimed), flows, result.diagnostics))
-
-    into_dir = source.is_dir() and str(output) != "-"
-    siblings = {
-        (flow.namespace, flow.id): Sibling(
-            _relative(job.output, output), tuple(p.name for p in flow.parameters)
-        )
-        for job in jobs
-        for flow in job.flows
-        if into_dir
-    }
+    siblings = plan.siblings
     entries: list[FlowReport] = []
     written_modules: list[tuple[str, list]] = []
-    for job in jobs:
+    for job in plan.jobs:
         written = None
         if not any(d.is_error for d in job.diagnostics) or partial:
-            context = WriteContext(
-                source_name=_relative(job.source, source if source.is_dir() else source.parent),
-                source_digest=content_digest(job.source.read_bytes()),
-                output=_relative(job.output, output) if into_dir else None,
-                siblings=siblings,
-            )
-            written, found = _write(target, job.flows, job.output, output, force, outcome, context)
+            written, found = _write(plan, job, siblings, force, outcome)
             job.diagnostics = [*job.diagnostics, *found]
             if written is not None:
-                written_modules.append((_relative(written, output), job.flows))
+                written_modules.append((relative(written, output), job.flows))
         entries += [FlowReport(f, job.source, written, job.diagnostics) for f in job.flows]
-    if into_dir and written_modules:
-        for relative, text, found in target.project_files(written_modules, ns):
+    if plan.into_dir and written_modules:
+        for path, text, found in target.project_files(written_modules, plan.namespace):
             outcome.diagnostics.extend(found)
-            _write_text(output / relative, text, force, outcome)
+            _write_text(output / path, text, force, outcome)
     if report is not None:
         problem = write_atomic(report, render_report(entries), force=True)
         if problem is not None:
@@ -221,59 +178,38 @@ def convert(
     raise typer.Exit(exit_code(outcome))
 
 
-@dataclass
-class _Job:
-    """Flows read from ``source`` to be written to ``output``."""
-
-    source: Path
-    output: Path
-    flows: list
-    diagnostics: list
+def _count_hint(source: Path) -> int:
+    """Roughly how many files a run will read (at most 50): enough to decide on a progress
+    bar, without walking a large tree twice."""
+    if not source.is_dir() or not sys.stderr.isatty():
+        return 0
+    return sum(1 for _ in zip(range(50), source.rglob("*.*"), strict=False))
 
 
-def _relative(path: Path, root: Path) -> str:
-    """``path`` relative to ``root``, ``/``-separated (the path itself when outside it)."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _unclaimed(out: Path, claimed: set[Path]) -> Path:
-    """``out``, or ``out`` with a numeric suffix when this run already wrote that path (two
-    modules of one folder defining flows with the same id)."""
-    candidate, counter = out, 2
-    while candidate in claimed:
-        candidate = out.with_name(f"{out.stem}_{counter}{out.suffix}")
-        counter += 1
-    claimed.add(candidate)
-    return candidate
-
-
-def _write(
-    target, flows, out: Path, output: Path, force: bool, outcome: Outcome, context
-) -> tuple[Path | None, list]:
-    """Write flows in the target format to ``out`` (or stdout): the path written, if any, and
-    what the writer reported."""
+def _write(plan, job, siblings, force: bool, outcome: Outcome) -> tuple[Path | None, list]:
+    """Write one job's flows in the target format (or to stdout): the path written, if any,
+    and what the writer reported."""
     from ir import codes
     from ir.base import Span
 
+    from .conversion import render
+
     try:
-        text, found = target.write(flows, context)
+        text, found = render(plan, job, siblings)
     except RecursionError:  # a flow nested past what the writer's recursion can take
         problem = codes.F005.at(
-            Span(file=str(out)), reason="the flow is nested too deeply to write"
+            Span(file=str(job.output)), reason="the flow is nested too deeply to write"
         )
         outcome.diagnostics.append(problem)
         return None, [problem]
     outcome.diagnostics.extend(found)
-    if str(output) == "-":
-        if outcome.written and target.name == "kestra":
+    if str(plan.output) == "-":
+        if outcome.written and plan.target.name == "kestra":
             sys.stdout.write("---\n")  # several files: one YAML stream
         sys.stdout.write(text)
         outcome.written += 1
         return None, found
-    return _write_text(out, text, force, outcome), found
+    return _write_text(job.output, text, force, outcome), found
 
 
 def _write_text(out: Path, text: str, force: bool, outcome: Outcome) -> Path | None:
@@ -290,16 +226,163 @@ def _write_text(out: Path, text: str, force: bool, outcome: Outcome) -> Path | N
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on an interactive terminal for long runs; silent otherwise."""
-    if total < 20 or not sys.stderr.isatty():
+def _progress(hint: int) -> Iterator[Callable[[], None]]:
+    """A progress counter on an interactive terminal for long runs; silent otherwise."""
+    if hint < 20 or not sys.stderr.isatty():
         yield lambda: None
         return
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
-        task = bar.add_task("converting", total=total)
+        task = bar.add_task("reading", total=None)
         yield lambda: bar.advance(task)
+
+
+def _code_list(values: list[str] | None) -> list[str] | None:
+    """Codes given as repeated and/or comma-separated options."""
+    if not values:
+        return None
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+def _load_config(start: Path, explicit: Path | None, **flags):
+    """The settings for a run: the project's file, then the flags. A bad configuration is a
+    usage error (exit 2), reported as ``path:1:1: F008 ...``."""
+    from .lint.config import ConfigError, load_config
+
+    try:
+        return load_config(start, explicit).with_flags(**flags)
+    except ConfigError as error:
+        where = error.source or "<command line>"
+        typer.echo(f"{where}:1:1: F008 invalid configuration: {error}", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+@app.command()
+def lint(
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: the current one)."),
+    output_format: str = typer.Option(
+        "text", "--output-format", help="text, json, github or sarif."
+    ),
+    select: list[str] = typer.Option(None, "--select", help="Codes or prefixes to report."),
+    ignore: list[str] = typer.Option(None, "--ignore", help="Codes or prefixes not to report."),
+    extend_select: list[str] = typer.Option(
+        None, "--extend-select", help="Codes or prefixes to report besides the selection."
+    ),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even with findings."),
+    statistics: bool = typer.Option(False, "--statistics", help="Print counts by code."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Read every file afresh."),
+    config_file: Path | None = typer.Option(
+        None, "--config", help="A pyproject.toml to use instead of the nearest one."
+    ),
+) -> None:
+    """Report what a conversion of these files would lose or approximate, without writing.
+
+    Each finding is ``path:line:col: CODE message``; ``flowbridge explain CODE`` says more.
+    """
+    from .lint.engine import lint_paths
+    from .lint.formats import FORMATTERS
+    from .lint.formats import statistics as render_statistics
+
+    paths = list(paths or [Path(".")])
+    formatter = FORMATTERS.get(output_format)
+    if formatter is None:
+        known = ", ".join(FORMATTERS)
+        typer.echo(
+            f"flowbridge: error: unknown output format {output_format!r}; use {known}", err=True
+        )
+        raise typer.Exit(EXIT_INPUT)
+    config = _load_config(
+        paths[0],
+        config_file,
+        select=_code_list(select),
+        ignore=_code_list(ignore),
+        extend_select=_code_list(extend_select),
+    )
+    result = lint_paths(paths, config, use_cache=not no_cache)
+    outcome = Outcome(diagnostics=result.findings, files=result.files)
+    sys.stdout.write(
+        render_statistics(result.findings) if statistics else formatter(result.findings)
+    )
+    if output_format == "text" and not statistics:
+        errors = sum(f.is_error for f in result.findings)
+        typer.echo(
+            f"flowbridge lint: {result.files} file(s), {errors} error(s), "
+            f"{len(result.findings) - errors} other finding(s)",
+            err=True,
+        )
+    raise typer.Exit(exit_code(outcome, strict=strict, exit_zero=exit_zero))
+
+
+@app.command()
+def check(
+    paths: list[Path] = typer.Argument(
+        None, help="Generated files, their sources, or folders (default: the current one)."
+    ),
+    diff: bool = typer.Option(False, "--diff", help="Show how each stale file would change."),
+    output_format: str = typer.Option(
+        "text", "--output-format", help="text, json, github or sarif."
+    ),
+    config_file: Path | None = typer.Option(
+        None, "--config", help="A pyproject.toml to use instead of the nearest one."
+    ),
+) -> None:
+    """Exit 1 when a generated file is stale: its source changed since it was generated
+    (the content hash in its header no longer matches) or is gone. Writes nothing."""
+    from .lint.check import check_paths, regenerate, unified_diff
+
+    paths = list(paths or [Path(".")])
+    formatter = _formatter(output_format)
+    config = _load_config(paths[0], config_file)
+    result = check_paths(paths, config)
+    sys.stdout.write(formatter(result.findings))
+    if diff:
+        plans: dict = {}
+        for pair in result.stale:
+            new = regenerate(pair, config, plans)
+            if new is None:
+                typer.echo(
+                    f"{pair.generated}: cannot convert {pair.provenance.source} again", err=True
+                )
+            else:
+                sys.stdout.write(unified_diff(pair, new))
+    typer.echo(
+        f"flowbridge check: {len(result.pairs)} generated file(s), {len(result.stale)} stale",
+        err=True,
+    )
+    raise typer.Exit(exit_code(Outcome(diagnostics=result.findings)))
+
+
+def _formatter(name: str):
+    from .lint.formats import FORMATTERS
+
+    formatter = FORMATTERS.get(name)
+    if formatter is None:
+        typer.echo(
+            f"flowbridge: error: unknown output format {name!r}; use {', '.join(FORMATTERS)}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    return formatter
+
+
+@app.command()
+def explain(code: str = typer.Argument(..., help="A diagnostic code, e.g. P101.")) -> None:
+    """Explain a diagnostic code: what it means, its fidelity, a bad and a good example."""
+    from ir.codes import CATALOGUE
+
+    from .lint.rules_doc import render_rule
+
+    entry = CATALOGUE.get(code.strip().upper())
+    if entry is None:
+        import difflib
+
+        close = difflib.get_close_matches(code.upper(), list(CATALOGUE), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        typer.echo(f"flowbridge: error: unknown code {code!r}{hint}", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    sys.stdout.write(render_rule(entry))
 
 
 @app.command("ir")

@@ -34,11 +34,13 @@ class WriteContext:
     generated files, so that a stale counterpart can be detected later. ``output`` is the path
     of the file being written, relative to the output root (``/``-separated), and ``siblings``
     maps ``(namespace, flow id)`` of every flow written in the same run to where it goes, so
-    that a writer can turn a call of another converted flow into a direct call."""
+    that a writer can turn a call of another converted flow into a direct call.
+    ``source_root`` lets ``flowbridge check`` find the source again from the output."""
 
     source_name: str = "<input>"
     source_digest: str = ""
     output: str | None = None
+    source_root: str | None = None  # the root read, relative to the output file's folder
     siblings: dict[tuple[str | None, str], Sibling] = field(default_factory=dict)
 
 

@@ -20,6 +20,7 @@ from ir.parameters import Parameter
 from ir.policies import CachePolicy, RetryPolicy
 from ir.steps import PluginCall, Step, TaskStep
 from ir.triggers import PluginTrigger, UpstreamFlow
+from transpile.provenance import header_text
 from transpile.result import WriteContext
 
 from .emit import emit_documents
@@ -54,8 +55,9 @@ _TRAILING_TASK_KEYS = ("tasks", "then", "else", "cases", "defaults", "errors", "
 def write_kestra(
     flows: Flow | list[Flow], context: WriteContext | None = None
 ) -> tuple[str, list[Diagnostic]]:
-    """Kestra YAML for one flow, or several as a multi-document stream. (``context`` is the
-    registry's writer signature; Kestra output does not use it yet.)"""
+    """Kestra YAML for one flow, or several as a multi-document stream. When ``context`` names
+    a source of another format, the text starts with the provenance header (see
+    :mod:`transpile.provenance`)."""
     from transpile.passes import for_kestra
 
     writer = _Writer(catalogue())
@@ -65,7 +67,11 @@ def write_kestra(
         flow, found = for_kestra(flow)
         writer.diagnostics.extend(found)
         documents.append(writer.flow(flow))
-    return dump_yaml(documents), writer.diagnostics
+    text = dump_yaml(documents)
+    if context is not None and context.source_digest:
+        header = header_text(context.source_name, context.source_digest, context.source_root)
+        text = f"# {header}\n{text}"
+    return text, writer.diagnostics
 
 
 def step_yaml(step: Step) -> str:
