@@ -1,9 +1,9 @@
 """The one catalogue of diagnostic codes, grouped by origin.
 
-Codes are stable: a code is never reused for another meaning. Prefixes:
-``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer, ``P1`` Prefect reader,
-``P2`` Prefect writer, ``D`` deployments, ``X`` expressions, ``G`` the step graph, ``L`` lint
-and check. Create a diagnostic with ``codes.K101.at(span, name="x")``.
+Codes are stable: a code is never reused for another meaning (K119, never emitted, is
+retired). Prefixes: ``F`` files and project, ``K1`` Kestra reader, ``K2`` Kestra writer,
+``P1`` Prefect reader, ``P2`` Prefect writer, ``D`` deployments, ``X`` expressions, ``G`` the
+step graph, ``L`` lint and check. Create a diagnostic with ``codes.K101.at(span, name="x")``.
 """
 
 from __future__ import annotations
@@ -237,15 +237,8 @@ K117 = Code(
 K118 = Code(
     "K118",
     W,
-    "{what} {value!r} has an unexpected shape; kept verbatim",
+    "{what} {value} has an unexpected shape; kept verbatim",
     "The value does not fit the model of this property, so it is carried unchanged.",
-    Fidelity.CARRIED,
-)
-K119 = Code(
-    "K119",
-    INFO,
-    "plugin type {type} carried verbatim",
-    "Tasks and triggers outside the modelled catalogue keep every property as is.",
     Fidelity.CARRIED,
 )
 K121 = Code(
@@ -328,7 +321,7 @@ P107 = Code(
 P108 = Code(
     "P108",
     INFO,
-    "no @flow found in {path}",
+    "no @flow found in this module",
     "The file defines no flow; its tasks are still available to other modules.",
 )
 P109 = Code(
@@ -398,7 +391,9 @@ D101 = Code(
     "D101",
     W,
     "schedule {what} approximated: {reason}",
-    "The schedule converts to the closest Kestra cron schedule.",
+    "The schedule converts to the closest Kestra cron schedule. When no cron matches it (an "
+    "RRULE, an interval that does not divide a day evenly), it is left out of the Kestra flow "
+    "and the Kestra writer says so (K201).",
     Fidelity.APPROX,
 )
 D102 = Code(
@@ -414,6 +409,15 @@ D103 = Code(
     "invalid prefect.yaml: {reason}",
     "The deployment file does not match Prefect's schema; what can be read of it is still "
     "converted.",
+)
+
+D104 = Code(
+    "D104",
+    INFO,
+    "tags {tags} of deployment {name!r} are not converted",
+    "Kestra has no deployments, so a deployment's tags have no place to go. A Kestra flow's "
+    "labels play their part (filtering executions): add the tags as labels if you use them.",
+    fidelity=Fidelity.NONE,
 )
 
 # --- T1: IR passes ---------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def test_build_from_flow_with_schedule_objects_and_aliases():
         "report": [Schedule(id="every-minute", cron="* * * * *")],
     }
     (info,) = diagnostics
-    assert info.code == "D101" and info.severity is Severity.INFO
+    assert info.code == "D104" and info.severity is Severity.INFO
     assert "team-a" in info.message
 
 
@@ -422,7 +422,7 @@ def test_yaml_unknown_entrypoint_and_tags(tmp_path: Path):
     assert triggers == {"etl": [Schedule(id="tagged", cron="0 0 * * *")]}
     assert [(d.code, d.severity) for d in diagnostics] == [
         ("D102", Severity.WARNING),
-        ("D101", Severity.INFO),
+        ("D104", Severity.INFO),
     ]
 
 

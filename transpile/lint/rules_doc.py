@@ -5,16 +5,18 @@ Each code's folder holds ``bad.<ext>`` (input that gets the code) and ``good.<ex
 intent, written so that it does not); ``.py`` and ``.yaml`` examples are linted by the tests,
 ``.txt`` ones describe a situation (a command line and what is on disk). ``flowbridge
 explain CODE`` prints the same page. Regenerate the docs with
-``python -m transpile.lint.rules_doc`` (``make docs``); a test fails when they are stale.
+``python -m transpile.lint.rules_doc``; a test fails when they are stale.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from ir.codes import CATALOGUE, Code
 
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
 _LANGUAGE = {".py": "python", ".yaml": "yaml", ".txt": "console"}
 _GROUPS = {
@@ -51,7 +53,7 @@ def group_of(code: str) -> str:
 
 def render_rule(entry: Code) -> str:
     """One code's page: message, severity, fidelity, explanation, examples."""
-    lines = [f"# {entry.code}", "", f"**{template(entry.message)}**", ""]
+    lines = [f"# {entry.code}", "", f"**{_markdown(entry.message)}**", ""]
     facts = [f"Severity: {entry.severity.value}", f"Group: {group_of(entry.code)}"]
     if entry.fidelity is not None:
         facts.append(f"Fidelity: {entry.fidelity.value}")
@@ -76,20 +78,30 @@ def _shown(path: Path) -> str:
 
 def template(message: str) -> str:
     """A message template with its fields shown as ``<field>``."""
-    import re
+    return _FIELD.sub(r"<\1>", message)
 
-    return re.sub(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}", r"<\1>", message)
+
+def _markdown(message: str) -> str:
+    """A message template for a page: each field a ``<field>`` code span (bare, a Markdown
+    renderer would take ``<path>`` for an HTML tag and show nothing)."""
+    return _FIELD.sub(r"`<\1>`", message)
 
 
 def render_index() -> str:
-    lines = ["# Diagnostic codes", "", "Generated from `ir/codes.py`; do not edit.", ""]
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Generated from `ir/codes.py` and `ir/examples/` by `python -m transpile.lint.rules_doc`;"
+        " do not edit. `flowbridge explain CODE` prints a code's page.",
+        "",
+    ]
     current = None
     for code, entry in CATALOGUE.items():
         group = group_of(code)
         if group != current:
             lines += ["", f"## {group}", "", "| Code | Severity | Message |", "|---|---|---|"]
             current = group
-        message = template(entry.message).replace("|", "\\|")
+        message = _markdown(entry.message).replace("|", "\\|")
         lines.append(f"| [{code}]({code}.md) | {entry.severity.value} | {message} |")
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 

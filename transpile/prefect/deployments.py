@@ -16,8 +16,8 @@ a ``prefect.yaml`` trigger), so one mapping serves both:
 * an event trigger on another flow's run reaching Completed/Failed/Crashed/Cancelled →
   :class:`FlowRun`; any other trigger → D102.
 
-Deployment tags are Kestra flow labels, not trigger settings: they are returned on
-:class:`DeploymentInfo` and reported (D101, info) by the ``triggers_from_*`` functions.
+Deployment tags have no Kestra counterpart: they are returned on :class:`DeploymentInfo` and
+reported (D104, info) by the ``triggers_from_*`` functions.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import libcst as cst
 
 from ir import codes
 from ir.base import Span
-from ir.diagnostics import Diagnostic, Severity
+from ir.diagnostics import Diagnostic
 from ir.expressions import from_data
 from ir.triggers import FlowRun, Schedule, Trigger, UpstreamFlow
 
@@ -221,13 +221,7 @@ def _by_flow(
             result.setdefault(deployment.flow, []).extend(deployment.triggers)
         if deployment.tags:
             diagnostics.append(
-                codes.D101.at(
-                    deployment.span,
-                    severity=Severity.INFO,
-                    what=f"of deployment {deployment.name!r}",
-                    reason=f"its tags {list(deployment.tags)} are Kestra flow labels, "
-                    "not trigger settings",
-                )
+                codes.D104.at(deployment.span, tags=list(deployment.tags), name=deployment.name)
             )
     return result, diagnostics
 
