@@ -73,19 +73,6 @@ def test_ir_prints_json():
     assert '"ir_version"' in proc.stdout and '"kind": "loop"' in proc.stdout
 
 
-def test_errors_exit_1_and_write_nothing_without_partial(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "id: x\nnamespace: n\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n"
-    )
-    proc = run("convert", str(bad), "--to", "kestra", "-o", str(tmp_path / "out.yaml"))
-    assert proc.returncode == 1 and "K103" in proc.stderr
-    assert f"{bad}:4:5: K103" in proc.stderr
-    assert not (tmp_path / "out.yaml").exists()
-    proc = run("convert", str(bad), "--to", "kestra", "-o", str(tmp_path / "out.yaml"), "--partial")
-    assert proc.returncode == 1 and (tmp_path / "out.yaml").exists()
-
-
 def test_usage_errors_exit_2():
     assert run("convert").returncode == 2
     proc = run("convert", str(EXAMPLE), "--to", "cobol", "-o", "/tmp/x")
@@ -135,7 +122,9 @@ def test_symlink_loop_in_directory_is_reported(tmp_path):
     assert time.perf_counter() - start < 2 + _startup()
     assert_no_traceback(proc)
     assert proc.returncode == 2 and "symbolic link loop" in proc.stderr
-    assert (tmp_path / "out" / "ok.yaml").is_file()  # the rest still converts
+    assert not (tmp_path / "out").exists()  # errors: nothing is written
+    partial = run("convert", str(tree), "--to", "kestra", "-o", str(tmp_path / "p"), "--partial")
+    assert partial.returncode == 2 and (tmp_path / "p" / "ok.yaml").is_file()
 
 
 _STARTUP: list[float] = []
@@ -153,24 +142,20 @@ def _startup() -> float:
 PREFECT_FIXTURES = ROOT / "fixtures" / "prefect"
 
 
-def test_prefect_repo_with_a_broken_module_converts_the_rest_and_exits_1(tmp_path):
+def test_prefect_repo_with_a_broken_module_writes_only_with_partial(tmp_path):
     out = tmp_path / "out"
     report = tmp_path / "report.md"
-    proc = run(
-        "convert",
-        str(PREFECT_FIXTURES / "broken_syntax"),
-        "--to",
-        "kestra",
-        "-o",
-        str(out),
-        "--namespace",
-        "team.etl",
-        "--report",
-        str(report),
-    )
+    args = ["convert", str(PREFECT_FIXTURES / "broken_syntax"), "--to", "kestra"]
+    args += ["--namespace", "team.etl", "--report", str(report)]
+    proc = run(*args, "-o", str(out))
     assert_no_traceback(proc)
     assert proc.returncode == 1
     assert f"{PREFECT_FIXTURES / 'broken_syntax' / 'broken.py'}:9:1: P100" in proc.stderr
+    assert "nothing written" in proc.stderr and not out.exists()
+    assert "team.etl.greet" in report.read_text()  # the report says what would convert
+    report.unlink()
+    proc = run(*args, "-o", str(out), "--partial")
+    assert proc.returncode == 1
     written = out / "greet.yaml"
     assert written.is_file() and "namespace: team.etl" in written.read_text()
     text = report.read_text()

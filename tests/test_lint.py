@@ -310,3 +310,15 @@ def test_explicit_non_flow_yaml_is_skipped(tmp_path: Path):
     workflow.write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "utf-8")
     result = lint_paths([workflow], Config(root=tmp_path), use_cache=False)
     assert result.files == 0 and result.findings == []
+
+
+def test_exclude_and_an_explicit_config_file(repo: Path, tmp_path: Path):
+    (repo / "legacy").mkdir()
+    (repo / "legacy" / "old.py").write_text(FLOW, encoding="utf-8")
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[tool.flowbridge]\nexclude = ["legacy/**"]\n', encoding="utf-8")
+    code, out, _ = run("lint", ".", "--no-cache", "--config", str(settings), cwd=repo)
+    assert "flows.py" in out and "legacy" not in out
+    code, out, _ = run("lint", ".", "--no-cache", cwd=repo)
+    assert "legacy/old.py" in out
+    assert run("lint", ".", "--config", str(tmp_path / "missing.toml"), cwd=repo)[0] == 2

@@ -128,7 +128,7 @@ def convert(
     ),
 ) -> None:
     """Convert a file or a directory tree (which keeps its layout) to the target format."""
-    from .conversion import plan_conversion, relative
+    from .conversion import plan_conversion
     from .project import write_atomic
     from .registry import FORMATS
     from .report import FlowReport, render_report
@@ -154,28 +154,105 @@ def convert(
     outcome.diagnostics.extend(plan.diagnostics)
     outcome.files, outcome.flows = plan.files, plan.flows
 
-    siblings = plan.siblings
-    entries: list[FlowReport] = []
-    written_modules: list[tuple[str, list]] = []
-    for job in plan.jobs:
-        written = None
-        if not any(d.is_error for d in job.diagnostics) or partial:
-            written, found = _write(plan, job, siblings, force, outcome)
-            job.diagnostics = [*job.diagnostics, *found]
-            if written is not None:
-                written_modules.append((relative(written, output), job.flows))
-        entries += [FlowReport(f, job.source, written, job.diagnostics) for f in job.flows]
-    if plan.into_dir and written_modules:
-        for path, text, found in target.project_files(written_modules, plan.namespace):
-            outcome.diagnostics.extend(found)
-            _write_text(output / path, text, force, outcome)
+    files = _render_all(plan, outcome)
+    if not force and str(output) != "-":
+        files = _refuse_overwrites(files, outcome)
+    written: dict[Path, Path] = {}
+    held_back = any(d.is_error for d in outcome.diagnostics) and not partial
+    if not held_back:
+        for path, text in files:
+            if _write_one(plan, path, text, force, outcome):
+                written[path] = path
     if report is not None:
-        problem = write_atomic(report, render_report(entries), force=True)
+        entries = [
+            FlowReport(f, job.source, written.get(job.output), job.diagnostics)
+            for job in plan.jobs
+            for f in job.flows
+        ]
+        problem = write_atomic(report, render_report(entries), force=force)
         if problem is not None:
             outcome.diagnostics.append(problem)
     _emit(outcome, verbose)
     _summary(outcome)
+    if held_back and files:
+        typer.echo(
+            "flowbridge: nothing written, because of the errors above "
+            "(--partial writes what converted)",
+            err=True,
+        )
     raise typer.Exit(exit_code(outcome))
+
+
+def _render_all(plan, outcome: Outcome) -> list[tuple[Path, str]]:
+    """The text of every output of the conversion, flows then project files (nothing is
+    written yet, so that a run with errors can write nothing at all)."""
+    from ir import codes
+    from ir.base import Span
+
+    from .conversion import relative, render
+
+    siblings = plan.siblings
+    files: list[tuple[Path, str]] = []
+    modules: list[tuple[str, list]] = []
+    for job in plan.jobs:
+        try:
+            text, found = render(plan, job, siblings)
+        except RecursionError:  # a flow nested past what the writer's recursion can take
+            found = [
+                codes.F005.at(
+                    Span(file=str(job.source)), reason="the flow is nested too deeply to write"
+                )
+            ]
+            text = None
+        job.diagnostics = [*job.diagnostics, *found]
+        outcome.diagnostics.extend(found)
+        if text is not None:
+            files.append((job.output, text))
+            modules.append((relative(job.output, plan.output), job.flows))
+    if plan.into_dir and modules:
+        for path, text, found in plan.target.project_files(modules, plan.namespace):
+            outcome.diagnostics.extend(found)
+            files.append((plan.output / path, text))
+    return files
+
+
+def _refuse_overwrites(files: list[tuple[Path, str]], outcome: Outcome) -> list:
+    """The outputs that do not exist yet; an F003 for each one that does (or is a link)."""
+    from ir import codes
+    from ir.base import Span
+
+    fresh = []
+    for path, text in files:
+        if path.exists() or path.is_symlink():
+            outcome.diagnostics.append(
+                codes.F003.at(
+                    Span(file=str(path)), path=str(path), hint="pass --force to replace it"
+                )
+            )
+        else:
+            fresh.append((path, text))
+    return fresh
+
+
+def _write_one(plan, path: Path, text: str, force: bool, outcome: Outcome) -> bool:
+    """Write one output (or print it, for ``-o -``); whether it was written. Nothing is
+    written outside the output folder, even through a symbolic link inside it."""
+    from .project import write_atomic
+
+    if str(plan.output) == "-":
+        if outcome.written and plan.target.name == "kestra":
+            sys.stdout.write("---\n")  # several files: one YAML stream
+        sys.stdout.write(text)
+        outcome.written += 1
+        return True
+    root = plan.output if path != plan.output else None
+    problem = write_atomic(path, text, force=force, root=root)
+    if problem is not None:
+        outcome.diagnostics.append(problem)
+        return False
+    outcome.written += 1
+    typer.echo(f"wrote {path}", err=True)
+    return True
 
 
 def _count_hint(source: Path) -> int:
@@ -184,45 +261,6 @@ def _count_hint(source: Path) -> int:
     if not source.is_dir() or not sys.stderr.isatty():
         return 0
     return sum(1 for _ in zip(range(50), source.rglob("*.*"), strict=False))
-
-
-def _write(plan, job, siblings, force: bool, outcome: Outcome) -> tuple[Path | None, list]:
-    """Write one job's flows in the target format (or to stdout): the path written, if any,
-    and what the writer reported."""
-    from ir import codes
-    from ir.base import Span
-
-    from .conversion import render
-
-    try:
-        text, found = render(plan, job, siblings)
-    except RecursionError:  # a flow nested past what the writer's recursion can take
-        problem = codes.F005.at(
-            Span(file=str(job.output)), reason="the flow is nested too deeply to write"
-        )
-        outcome.diagnostics.append(problem)
-        return None, [problem]
-    outcome.diagnostics.extend(found)
-    if str(plan.output) == "-":
-        if outcome.written and plan.target.name == "kestra":
-            sys.stdout.write("---\n")  # several files: one YAML stream
-        sys.stdout.write(text)
-        outcome.written += 1
-        return None, found
-    return _write_text(job.output, text, force, outcome), found
-
-
-def _write_text(out: Path, text: str, force: bool, outcome: Outcome) -> Path | None:
-    """Write one output file atomically; the path written, if any."""
-    from .project import write_atomic
-
-    problem = write_atomic(out, text, force=force)
-    if problem is not None:
-        outcome.diagnostics.append(problem)
-        return None
-    outcome.written += 1
-    typer.echo(f"wrote {out}", err=True)
-    return out
 
 
 @contextmanager

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
 import os
 import re
-import sys
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 from ir import codes
 from ir.base import Span
@@ -77,12 +74,17 @@ def discover(root: Path, suffixes: Iterable[str]) -> tuple[list[Path], list[Diag
             path = here / name
             if path.suffix.lower() not in suffixes or ignored(path):
                 continue
-            if path.is_symlink():
-                try:
-                    if not path.resolve(strict=True).is_file():
-                        continue
-                except (OSError, RuntimeError):
-                    continue  # already reported above
+            try:
+                mode = path.stat().st_mode  # through a link: broken ones are reported above
+            except (OSError, RuntimeError):
+                continue
+            if not stat.S_ISREG(mode):  # a FIFO would block the reader, a device never end
+                diagnostics.append(
+                    codes.F001.at(
+                        Span(file=str(path)), what=repr(str(path)), reason="not a regular file"
+                    )
+                )
+                continue
             found.append(path)
     return found, diagnostics
 
@@ -93,21 +95,128 @@ def _link_reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def write_atomic(path: Path, text: str, *, force: bool) -> Diagnostic | None:
+def read_input(path: Path | str, limit: int) -> tuple[bytes | None, Diagnostic | None]:
+    """The bytes of an input file, or the diagnostic saying why it cannot be read (F001, or
+    F005 past ``limit`` bytes, a UTF-8 byte order mark not counted). Never raises on a bad
+    path and never blocks: only regular files are read (not directories, FIFOs or devices),
+    the size is checked with ``fstat`` before reading, and the read stops one byte past the
+    limit, so that a huge file costs nothing."""
+    name = os.fspath(path)
+    where = Span(file=str(name))
+    flags = os.O_RDONLY
+    for flag in ("O_NONBLOCK", "O_CLOEXEC", "O_NOCTTY", "O_BINARY"):
+        flags |= getattr(os, flag, 0)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    try:
+        fd = os.open(name, flags)
+    except (OSError, ValueError) as exc:
+        return None, codes.F001.at(where, what=repr(str(name)), reason=_os_reason(exc, name))
+    allowed = limit + len(codecs.BOM_UTF8)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            reason = "is a directory, not a file" if stat.S_ISDIR(info.st_mode) else None
+            reason = reason or "not a regular file"
+            return None, codes.F001.at(where, what=repr(str(name)), reason=reason)
+        if info.st_size > allowed:
+            return None, too_large(where, info.st_size, limit)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= allowed:
+            chunk = os.read(fd, min(1 << 20, allowed + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > allowed:  # the file grew after fstat
+            return None, too_large(where, total, limit)
+    except OSError as exc:
+        return None, codes.F001.at(where, what=repr(str(name)), reason=_os_reason(exc, name))
+    finally:
+        os.close(fd)
+    return b"".join(chunks), None
+
+
+def too_large(where: Span, size: int, limit: int) -> Diagnostic:
+    """The F005 diagnostic of an input of ``size`` bytes over ``limit``."""
+    return codes.F005.at(where, reason=f"{size:,} bytes, the limit is {limit:,}")
+
+
+def decode_utf8(raw: bytes, file: str | None) -> tuple[str, Diagnostic | None]:
+    """Input bytes as text (a UTF-8 byte order mark dropped), or an F002 diagnostic at the
+    line and column of the first byte that is not UTF-8."""
+    hint = None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        hint = "the file starts with a UTF-16 byte order mark; save it as UTF-8"
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        prefix = raw[: exc.start].decode("utf-8")  # everything before the first bad byte is valid
+        line, col = line_col(prefix, len(prefix))
+        span = Span(file=file, line=line, col=col)
+        return "", codes.F002.at(span, hint=hint, byte=raw[exc.start])
+
+
+def line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``; ``\\r\\n``, ``\\n`` and ``\\r`` each end a
+    line (as in YAML and Python)."""
+    head = text[:index]
+    line = head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+    start = max(head.rfind("\n"), head.rfind("\r")) + 1
+    return line, index - start + 1
+
+
+def _os_reason(exc: BaseException, name: str) -> str:
+    if isinstance(exc, ValueError):
+        return "invalid path name"
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOENT:
+        try:
+            if Path(name).is_symlink():
+                return "dangling symbolic link"
+        except (OSError, ValueError):
+            pass
+        return "no such file or directory"
+    if code == errno.ELOOP:
+        return "too many levels of symbolic links (symlink loop?)"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if code == errno.EISDIR:
+        return "is a directory, not a file"
+    strerror = getattr(exc, "strerror", None)
+    return (strerror or str(exc) or type(exc).__name__).lower()
+
+
+def write_atomic(
+    path: Path, text: str, *, force: bool, root: Path | None = None
+) -> Diagnostic | None:
     """Write ``text`` to ``path`` via a temporary file and a rename, so that a reader (or a
     crash) sees the old file or the new one, never a partial one. Refuses to replace an
-    existing file unless ``force``."""
+    existing file (or symbolic link, even a broken one) unless ``force``, and, given ``root``,
+    to write anywhere but under it (a symlinked folder inside ``root`` may point elsewhere).
+    A new file gets the permissions the umask allows; a replaced file keeps its own."""
     span = Span(file=str(path))
-    if path.exists() and not force:
+    if root is not None and not is_within(path.parent, root):
+        return codes.F004.at(
+            span, path=str(path), reason=f"it is outside the output directory {root}"
+        )
+    existing = path.exists() or path.is_symlink()
+    if existing and not force:
         return codes.F003.at(span, path=str(path), hint="pass --force to replace it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        remove_stale_temps(path)
+        mode = _default_mode()
+        if existing and not path.is_symlink():  # a link is replaced, its target left alone
+            mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -117,12 +226,71 @@ def write_atomic(path: Path, text: str, *, force: bool) -> Diagnostic | None:
     return None
 
 
+def is_within(path: Path, root: Path) -> bool:
+    """Whether ``path`` is ``root`` or under it once symbolic links are followed."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _temp_prefix(path: Path) -> str:
+    # The process id lets a later run tell a temporary file left by a killed run (removed)
+    # from one a running conversion is still writing (kept); the name is cut so that the
+    # temporary name stays within the file system's limit.
+    return f".{path.name[:128]}.flowbridge.{os.getpid()}."
+
+
+_TEMP_TAIL = re.compile(r"(?P<pid>[0-9]+)\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temporary files that runs killed while writing ``path`` left beside it (a
+    kill between creating the temporary file and renaming it cannot clean up after itself);
+    the paths removed. Files of a process still alive are kept."""
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return []
+    prefix = _temp_prefix(path).rsplit(".", 2)[0] + "."
+    removed: list[Path] = []
+    try:
+        entries = [e.name for e in os.scandir(path.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for name in entries:
+        match = _TEMP_TAIL.fullmatch(name[len(prefix) :])
+        if match is None or _alive(int(match["pid"])):
+            continue
+        stale = path.parent / name
+        try:
+            stale.unlink()
+        except OSError:
+            continue
+        removed.append(stale)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (EPERM), or unknown: assume it is running
+        return True
+    return True
+
+
+def _default_mode() -> int:
+    """Permissions of a new file under the current umask (mkstemp alone gives 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def gitignored(root: Path) -> Callable[[Path], bool]:
     """A predicate telling whether a path under ``root`` is ignored by the ``.gitignore``
     files of the tree (root and nested ones)."""
-    import pathspec
+    from .patterns import gitignore_spec
 
-    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    specs: list[tuple[Path, Any]] = []
     for ignore in sorted(root.rglob(".gitignore")):
         if any(part in SKIPPED_DIRS for part in ignore.relative_to(root).parts):
             continue
@@ -130,7 +298,7 @@ def gitignored(root: Path) -> Callable[[Path], bool]:
             lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             continue
-        specs.append((ignore.parent, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+        specs.append((ignore.parent, gitignore_spec(lines)))
 
     def ignored(path: Path) -> bool:
         for base, spec in specs:
@@ -145,21 +313,6 @@ def gitignored(root: Path) -> Callable[[Path], bool]:
     return ignored
 
 
-def project_config(start: Path) -> dict[str, Any]:
-    """``[tool.flowbridge]`` of the nearest ``pyproject.toml`` at or above ``start``."""
-    here = start if start.is_dir() else start.parent
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-                return {}
-            table = data.get("tool", {}).get("flowbridge", {})
-            return table if isinstance(table, dict) else {}
-    return {}
-
-
 def slug_namespace(name: str) -> str:
     """A string as a Kestra namespace (lower case, letters, digits, '.', '_', '-')."""
     text = re.sub(r"[^a-z0-9._-]+", "_", name.lower()).strip("._-")
@@ -167,13 +320,10 @@ def slug_namespace(name: str) -> str:
 
 
 def resolve_namespace(source: Path, option: str | None) -> str:
-    """The namespace: the command-line option, else ``[tool.flowbridge] namespace``, else the
-    name of the converted repo (the source directory, or a file's directory)."""
+    """The namespace: the one given (by the command line, else by ``[tool.flowbridge]``),
+    else the name of the converted repo (the source directory, or a file's directory)."""
     if option:
         return option
-    configured = project_config(source.resolve()).get("namespace")
-    if isinstance(configured, str) and configured:
-        return configured
     folder = source.resolve() if source.is_dir() else source.resolve().parent
     return slug_namespace(folder.name)
 
