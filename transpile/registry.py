@@ -79,7 +79,7 @@ FORMATS: dict[str, Format] = {
         output_suffix=".yaml",
         reader="transpile.kestra.reader:read_kestra_file",
         writer="transpile.kestra.writer:write_kestra",
-        claims="transpile.kestra.reader:looks_like_flow",
+        claims="transpile.kestra.claims:looks_like_flow",
     ),
     "prefect": Format(
         name="prefect",

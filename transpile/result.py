@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ir.diagnostics import Diagnostic
-from ir.flow import Flow
+if TYPE_CHECKING:  # annotations only: importing the IR models is not free
+    from ir.diagnostics import Diagnostic
+    from ir.flow import Flow
 
 
 @dataclass
