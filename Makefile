@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 	$(BIN)/flowbridge convert examples/kestra --to prefect -o build/demo/to-prefect
 	@echo "--- build/demo/to-prefect/etl/daily_sales.py"
 	@cat build/demo/to-prefect/etl/daily_sales.py
+	@echo "== lint: what would not survive the move (counts by code; see docs/rules)"
+	$(BIN)/flowbridge lint examples --statistics --exit-zero --no-cache
+	@echo "== check: are the generated files up to date with their sources?"
+	$(BIN)/flowbridge check build/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,3 +43,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
+
+# Fuzzing for FUZZ_SECONDS (10 minutes by default): hypothesis over both readers and both
+# writers, then atheris (the `fuzz` extra) when it installs on this Python.
+FUZZ_SECONDS ?= 600
+
+fuzz: $(STAMP)
+	$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[fuzz]' \
+		|| echo "atheris does not install here: hypothesis targets only"
+	$(BIN)/python -m tests.hostile.fuzz --seconds $(FUZZ_SECONDS)

@@ -250,6 +250,21 @@ K121 = Code(
     "conversion to Prefect reports it again.",
     Fidelity.CARRIED,
 )
+K122 = Code(
+    "K122",
+    W,
+    "no flow: the file is empty or holds only comments",
+    "A Kestra flow file holds one flow per YAML document; this one holds none, so nothing is "
+    "converted from it.",
+)
+K123 = Code(
+    "K123",
+    W,
+    "YAML tag {tag} is not kept: the value is read as {kind}",
+    "Kestra reads flows as plain JSON-like data and ignores tags such as !!binary, !!set or "
+    "application tags; flowbridge reads the value the same way and writes it without the tag.",
+    Fidelity.APPROX,
+)
 
 # --- K2: Kestra writer ----------------------------------------------------------------------
 K201 = Code(
@@ -266,7 +281,9 @@ P100 = Code(
     "P100",
     E,
     "cannot parse Python: {reason}",
-    "The file is not valid Python; it is skipped and the rest of the repo converts.",
+    "The file is not valid Python, so nothing in it can be read (exit code 2, as for "
+    "malformed YAML). With --partial the rest of the repo still converts.",
+    unreadable=True,
 )
 P101 = Code(
     "P101",
@@ -329,6 +346,16 @@ P109 = Code(
     W,
     "Prefect 1 API ({what}) is not supported",
     "Prefect 1 flows (`with Flow(...)`) use a different, static API.",
+    Fidelity.NONE,
+)
+P110 = Code(
+    "P110",
+    W,
+    "{option}={value} is not {expected}; the option is not converted",
+    "A decorator or with_options() option is a constant of a type Prefect does not declare for "
+    "it (retries='3', timeout_seconds=[60]). Prefect rejects some such values when the module "
+    "is imported and misreads others at run time. The option is carried unconverted; fix "
+    "its value.",
     Fidelity.NONE,
 )
 

@@ -28,26 +28,26 @@ def invoke(*args: str, cwd: Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def converted_repo(folder: Path, example: str, source: str, target: str, output: str) -> Path:
+    """A git repo holding ``examples/<example>`` as ``source`` and its conversion to
+    ``target`` under ``output``."""
+    (folder / ".git").mkdir(parents=True)
+    shutil.copytree(EXAMPLES / example, folder / source)
+    code, _, err = invoke("convert", source, "--to", target, "-o", output, cwd=folder)
+    assert code == 0, err
+    return folder
+
+
 @pytest.fixture
 def prefect_repo(tmp_path: Path) -> Path:
-    """A repo with Prefect sources under src/ and the Kestra YAML generated from them."""
-    tmp_path = tmp_path / "prefect_repo"
-    (tmp_path / ".git").mkdir(parents=True)
-    shutil.copytree(EXAMPLES / "prefect", tmp_path / "src")
-    code, _, err = invoke("convert", "src", "--to", "kestra", "-o", "kestra", cwd=tmp_path)
-    assert code == 0, err
-    return tmp_path
+    """Prefect sources under src/ and the Kestra YAML generated from them."""
+    return converted_repo(tmp_path / "prefect_repo", "prefect", "src", "kestra", "kestra")
 
 
 @pytest.fixture
 def kestra_repo(tmp_path: Path) -> Path:
-    """A repo with Kestra flows under flows/ and the Prefect modules generated from them."""
-    tmp_path = tmp_path / "kestra_repo"
-    (tmp_path / ".git").mkdir(parents=True)
-    shutil.copytree(EXAMPLES / "kestra", tmp_path / "flows")
-    code, _, err = invoke("convert", "flows", "--to", "prefect", "-o", "py", cwd=tmp_path)
-    assert code == 0, err
-    return tmp_path
+    """Kestra flows under flows/ and the Prefect modules generated from them."""
+    return converted_repo(tmp_path / "kestra_repo", "kestra", "flows", "prefect", "py")
 
 
 def test_fresh_counterparts_pass(prefect_repo: Path, kestra_repo: Path):

@@ -11,18 +11,16 @@ import inspect
 import json
 import shutil
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from typer.testing import CliRunner
 
-from transpile.cli import app
 from transpile.provenance import parse_header
 from transpile.result import content_digest
 
 from .conftest import CORPUS, ROOT
+from .support import convert, write_tree
 from .test_kestra_corpus import _files
 
 SCHEMA = ROOT.parent / "shared" / "schemas" / "prefect.yaml.schema.json"
@@ -146,23 +144,6 @@ def _flow(flow_id: str, *, namespace: str = "t", triggers: str = "", inputs: str
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def convert(*args: object):
-    """Run ``flowbridge convert … --to prefect``; a crash (not an exit) fails the test."""
-    result = CliRunner().invoke(app, ["convert", *map(str, args)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(result.exception))
-        raise AssertionError(f"flowbridge crashed:\n{trace}\n{result.output}")
-    return result
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:

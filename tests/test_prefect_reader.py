@@ -439,7 +439,7 @@ def test_syntax_error_is_one_p100_with_position():
     assert result.flows == []
     (diagnostic,) = result.diagnostics
     assert diagnostic.code == "P100"
-    assert (diagnostic.span.line, diagnostic.span.col) == (9, 1)
+    assert (diagnostic.span.line, diagnostic.span.col) == (8, 10)
     assert diagnostic.span.file.endswith("broken.py")
 
 

@@ -105,7 +105,7 @@ def main_options(
 
 @app.command()
 def convert(
-    source: Path = typer.Argument(..., help="A flow file or a directory of flows."),
+    source: Path = typer.Argument(..., help="A flow file or a directory of flows.", readable=False),
     to: str = typer.Option(..., "--to", help="Target format: kestra or prefect."),
     output: Path | None = typer.Option(
         None,
@@ -121,7 +121,10 @@ def convert(
     ),
     force: bool = typer.Option(False, "--force", help="Replace existing output files."),
     partial: bool = typer.Option(
-        False, "--partial", help="Write flows even when they have error diagnostics."
+        False,
+        "--partial",
+        help="Write what converted even when the run has error diagnostics (by default a run "
+        "with errors writes nothing).",
     ),
     verbose: bool = typer.Option(
         False, "-v", "--verbose", help="Also print information-level diagnostics."
@@ -157,15 +160,15 @@ def convert(
     files = _render_all(plan, outcome)
     if not force and str(output) != "-":
         files = _refuse_overwrites(files, outcome)
-    written: dict[Path, Path] = {}
+    written: set[Path] = set()
     held_back = any(d.is_error for d in outcome.diagnostics) and not partial
     if not held_back:
-        for path, text in files:
-            if _write_one(plan, path, text, force, outcome):
-                written[path] = path
+        written = {path for path, text in files if _write_one(plan, path, text, force, outcome)}
     if report is not None:
         entries = [
-            FlowReport(f, job.source, written.get(job.output), job.diagnostics)
+            FlowReport(
+                f, job.source, job.output if job.output in written else None, job.diagnostics
+            )
             for job in plan.jobs
             for f in job.flows
         ]
@@ -298,7 +301,9 @@ def _load_config(start: Path, explicit: Path | None, **flags):
 
 @app.command()
 def lint(
-    paths: list[Path] = typer.Argument(None, help="Files or folders (default: the current one)."),
+    paths: list[Path] = typer.Argument(
+        None, help="Files or folders (default: the current one).", readable=False
+    ),
     output_format: str = typer.Option(
         "text", "--output-format", help="text, json, github or sarif."
     ),
@@ -356,7 +361,9 @@ def lint(
 @app.command()
 def check(
     paths: list[Path] = typer.Argument(
-        None, help="Generated files, their sources, or folders (default: the current one)."
+        None,
+        help="Generated files, their sources, or folders (default: the current one).",
+        readable=False,
     ),
     diff: bool = typer.Option(False, "--diff", help="Show how each stale file would change."),
     output_format: str = typer.Option(
@@ -425,7 +432,7 @@ def explain(code: str = typer.Argument(..., help="A diagnostic code, e.g. P101."
 
 @app.command("ir")
 def show_ir(
-    source: Path = typer.Argument(..., help="A flow file."),
+    source: Path = typer.Argument(..., help="A flow file.", readable=False),
 ) -> None:
     """Print the IR of a flow file as JSON (a JSON list when the file holds several flows)."""
     from ir.serde import dump_flow

@@ -324,7 +324,10 @@ def resolve_namespace(source: Path, option: str | None) -> str:
     else the name of the converted repo (the source directory, or a file's directory)."""
     if option:
         return option
-    folder = source.resolve() if source.is_dir() else source.resolve().parent
+    try:
+        folder = source.resolve() if source.is_dir() else source.resolve().parent
+    except (OSError, RuntimeError):  # a link that loops: the reader reports it
+        folder = source.absolute().parent
     return slug_namespace(folder.name)
 
 

@@ -21,16 +21,14 @@ import stat
 import subprocess
 import sys
 import textwrap
-import traceback
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from transpile.cli import app
 from transpile.project import write_atomic
 
 from ..conftest import FIXTURES, ROOT
+from ..support import convert, write_tree
 
 TARGETS = ("kestra", "prefect")
 SUFFIX = {"kestra": ".yaml", "prefect": ".py"}
@@ -49,23 +47,6 @@ BROKEN = (
     "id: broken\nnamespace: company.team\ntasks:\n  - id: a\n"
     "    type: io.kestra.plugin.core.log.Log\n"
 )
-
-
-def convert(*args: object):
-    """``flowbridge convert`` in-process; a crash (not an exit) fails the test."""
-    result = CliRunner().invoke(app, ["convert", *map(str, args)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(result.exception))
-        raise AssertionError(f"flowbridge crashed:\n{trace}\n{result.output}")
-    return result
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -478,6 +459,8 @@ ERROR_TREES = {
     "kestra->prefect": ("prefect", {"good.yaml": flow("good"), "sub/also.yaml": flow("also")}),
     "prefect->kestra": ("kestra", None),
 }
+# A flow in error exits 1; a module that does not parse is an input error, exit 2.
+ERROR_EXIT = {"kestra->kestra": 1, "kestra->prefect": 1, "prefect->kestra": 2}
 
 
 def error_tree(base: Path, case: str) -> tuple[str, Path, str]:
@@ -498,10 +481,10 @@ def error_tree(base: Path, case: str) -> tuple[str, Path, str]:
 def test_the_flow_in_error_is_written_only_with_partial(tmp_path, case):
     target, src, bad = error_tree(tmp_path, case)
     result = convert(src, "--to", target, "-o", tmp_path / "out")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ERROR_EXIT[case], result.output
     assert not (tmp_path / "out" / bad).exists()
     result = convert(src, "--to", target, "-o", tmp_path / "partial", "--partial")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ERROR_EXIT[case], result.output
     written = files_under(tmp_path / "partial")
     if case != "prefect->kestra":  # a module that does not parse has no flow to write
         assert bad in written and len(written) >= 3
@@ -512,5 +495,5 @@ def test_the_flow_in_error_is_written_only_with_partial(tmp_path, case):
 def test_any_error_in_the_run_writes_nothing_without_partial(tmp_path, case):
     target, src, _ = error_tree(tmp_path, case)
     result = convert(src, "--to", target, "-o", tmp_path / "out")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ERROR_EXIT[case], result.output
     assert not (tmp_path / "out").exists() or files_under(tmp_path / "out") == {}

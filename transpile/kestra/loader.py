@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
-import errno
 import os
 import re
-import stat
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +44,8 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from ir import codes
 from ir.base import Span
 from ir.diagnostics import Diagnostic
+
+from ..project import decode_utf8, read_input, too_large
 
 __all__ = [
     "MAX_DEPTH",
@@ -144,7 +144,7 @@ def load_documents(
         raw = bytes(source)
         if len(raw) > MAX_INPUT_BYTES + len(codecs.BOM_UTF8):
             return [], [_too_large(where, len(raw))]
-        text, problem = _decode(raw, file)
+        text, problem = decode_utf8(raw, file)
         if problem is not None:
             return [], [problem]
     elif isinstance(source, str):
@@ -193,43 +193,13 @@ def read_file(path: Path | str) -> tuple[list[Document], list[Diagnostic]]:
     """Read a flow file and :func:`load_documents` it. Never raises on a bad path.
 
     Only regular files are read (no directories, FIFOs or devices); the size limit is checked
-    with ``fstat`` before reading, and the read itself stops one byte past the limit.
+    with ``fstat`` before reading, and the read itself stops one byte past the limit
+    (:func:`transpile.project.read_input`).
     """
-    name = os.fspath(path)
-    where = Span(file=str(name))
-    flags = os.O_RDONLY
-    for flag in ("O_NONBLOCK", "O_CLOEXEC", "O_NOCTTY", "O_BINARY"):
-        flags |= getattr(os, flag, 0)  # O_NONBLOCK: opening a FIFO must not wait for a writer
-    try:
-        fd = os.open(name, flags)
-    except (OSError, ValueError) as exc:
-        return [], [codes.F001.at(where, what=repr(str(name)), reason=_os_reason(exc, name))]
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            reason = "is a directory, not a file"
-            return [], [codes.F001.at(where, what=repr(str(name)), reason=reason)]
-        if not stat.S_ISREG(info.st_mode):
-            reason = "not a regular file"
-            return [], [codes.F001.at(where, what=repr(str(name)), reason=reason)]
-        limit = MAX_INPUT_BYTES + len(codecs.BOM_UTF8)
-        if info.st_size > limit:
-            return [], [_too_large(where, info.st_size)]
-        chunks: list[bytes] = []
-        total = 0
-        while total <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > limit:  # the file grew after fstat
-            return [], [_too_large(where, total)]
-    except OSError as exc:
-        return [], [codes.F001.at(where, what=repr(str(name)), reason=_os_reason(exc, name))]
-    finally:
-        os.close(fd)
-    return load_documents(b"".join(chunks), str(name))
+    raw, problem = read_input(path, MAX_INPUT_BYTES)
+    if problem is not None:
+        return [], [problem]
+    return load_documents(raw, str(os.fspath(path)))
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -564,21 +534,6 @@ def _indent_end(text: str, pos: int, eol: int) -> int:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _decode(raw: bytes, file: str | None) -> tuple[str, Diagnostic | None]:
-    hint = None
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        hint = "the file starts with a UTF-16 byte order mark; save it as UTF-8"
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        prefix = raw[: exc.start].decode("utf-8")  # everything before the first bad byte is valid
-        line, col = _line_col(prefix, len(prefix))
-        span = Span(file=file, line=line, col=col)
-        return "", codes.F002.at(span, hint=hint, byte=raw[exc.start])
-
-
 def _line_col(text: str, index: int) -> tuple[int, int]:
     """1-based line and column of ``text[index]``, counting line breaks like ruamel does."""
     head = text[:index]
@@ -594,7 +549,7 @@ def _mark_span(file: str | None, mark: Any) -> Span:
 
 
 def _too_large(where: Span, size: int) -> Diagnostic:
-    return codes.F005.at(where, reason=f"{size:,} bytes, the limit is {MAX_INPUT_BYTES:,}")
+    return too_large(where, size, MAX_INPUT_BYTES)
 
 
 def _reason(exc: MarkedYAMLError) -> str:
@@ -647,24 +602,3 @@ def _lc_item(node: CommentedSeq, index: int) -> tuple[int, int] | None:
 
 def _pointer(path: tuple[str | int, ...]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
-def _os_reason(exc: BaseException, name: str) -> str:
-    if isinstance(exc, ValueError):
-        return "invalid path name"
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOENT:
-        try:
-            if Path(name).is_symlink():
-                return "dangling symbolic link"
-        except (OSError, ValueError):
-            pass
-        return "no such file or directory"
-    if code == errno.ELOOP:
-        return "too many levels of symbolic links (symlink loop?)"
-    if code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code == errno.EISDIR:
-        return "is a directory, not a file"
-    strerror = getattr(exc, "strerror", None)
-    return (strerror or str(exc) or type(exc).__name__).lower()

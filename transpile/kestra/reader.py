@@ -8,11 +8,21 @@ in a :class:`~ir.steps.PluginCall`), so that writing the flow back loses nothing
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from ruamel.yaml.comments import (
+    CommentedMap,
+    CommentedOrderedMap,
+    CommentedSeq,
+    CommentedSet,
+    TaggedScalar,
+)
 
 from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
 from ir import codes
@@ -35,6 +45,7 @@ from ir.triggers import TRIGGER_TYPES, PluginTrigger, UpstreamFlow
 
 from ..result import ReadResult
 from . import pebble, schema
+from .claims import looks_like_flow
 from .loader import Document, load_documents, read_file
 from .schema import type_name as _type_name
 from .values import from_yaml_value, parse_duration, plain
@@ -50,32 +61,6 @@ _ACTION_KINDS = {
 _TRIGGER_KINDS = {cls.model_fields["kind"].default: cls for cls in TRIGGER_TYPES}
 
 Path_ = tuple[str | int, ...]
-
-
-_NOT_FLOWS = frozenset(
-    {
-        "prefect.yaml",
-        "prefect.yml",
-        ".pre-commit-config.yaml",
-        ".pre-commit-hooks.yaml",
-        "mkdocs.yml",
-        "mkdocs.yaml",
-    }
-)
-
-
-def looks_like_flow(path: Path) -> bool:
-    """Whether a YAML file found while walking a repo may be a Kestra flow. Repos hold CI
-    workflows, Helm charts and tool configs too; a flow names a namespace and tasks, or a
-    Kestra type. Files named on the command line are always read."""
-    if path.name in _NOT_FLOWS:
-        return False
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(256 * 1024)
-    except OSError:
-        return True  # let the reader report it
-    return b"io.kestra" in head or (b"namespace:" in head and b"tasks:" in head)
 
 
 def read_kestra(source: bytes | str, file: str | None = None) -> ReadResult:
@@ -94,6 +79,8 @@ def _read_documents(
     documents: list[Document], diagnostics: list[Diagnostic], file: str | None
 ) -> ReadResult:
     result = ReadResult(diagnostics=list(diagnostics))
+    if not documents and not diagnostics:
+        result.diagnostics.append(codes.K122.at(Span(file=file, line=1, col=1)))
     for document in documents:
         flow, found = _Lowering(document, file).flow()
         result.diagnostics.extend(sorted(found, key=_position))
@@ -122,6 +109,82 @@ class _Lowering:
 
     def report(self, code: codes.Code, path: Path_, at_key: bool = False, **fields: Any) -> None:
         self.diagnostics.append(code.at(self.span(path, at_key), **fields))
+
+    def clean(self, root: Any) -> None:
+        """Make the document the plain data Kestra reads, in place: a key that is a date
+        becomes its text (Kestra reads keys as text), a key that is a collection is an error
+        (K105) and becomes its text, and a YAML tag is dropped with a warning (K123)."""
+        stack: list[tuple[Path_, Any]] = [((), root)]
+        tag = _tag(root)
+        if tag is not None:
+            self.report(codes.K123, (), tag=tag, kind=_kind(root))
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, CommentedMap):
+                renames = {}
+                for key in list(OrderedDict.keys(node)):
+                    if isinstance(key, (str, int, float, bool)) or key is None:
+                        continue
+                    if not isinstance(key, (dt.date, dt.datetime)):
+                        self.report(
+                            codes.K105,
+                            (*path, key),
+                            at_key=True,
+                            what="a mapping key",
+                            expected="a string",
+                            found=_type_name(plain(key)),
+                        )
+                    renames[key] = _key_text(key)
+                if renames:
+                    self._rename(node, path, renames)
+                children = list(OrderedDict.items(node))
+            elif isinstance(node, CommentedSeq):
+                children = list(enumerate(node))
+            else:
+                continue
+            for key, child in children:
+                here = (*path, key)
+                tag = _tag(child)
+                if tag is not None or isinstance(child, TaggedScalar):  # even !!str
+                    if tag is not None:
+                        self.report(codes.K123, here, tag=tag, kind=_kind(child))
+                    child = _untagged(child)
+                    if isinstance(node, CommentedMap):
+                        OrderedDict.__setitem__(node, key, child)
+                    else:
+                        list.__setitem__(node, key, child)
+                stack.append((here, child))
+
+    def named(self, data: Any, path: Path_) -> Any:
+        """A mapping of properties with every name a string, as Kestra reads them (``1:``
+        names the property "1"), renamed in place so that positions still resolve."""
+        if isinstance(data, CommentedMap) and not all(isinstance(k, str) for k in data):
+            self._rename(data, path, {k: _key_text(k) for k in data if not isinstance(k, str)})
+        return data
+
+    def _rename(self, node: CommentedMap, path: Path_, renames: dict[Any, str]) -> None:
+        """Rename keys of ``node`` in place, keeping their order and positions; a key that a
+        new name collides with is a duplicate (K101), and the first one is kept."""
+        items = list(OrderedDict.items(node))
+        positions = getattr(getattr(node, "lc", None), "data", None)
+        original = dict(positions) if positions is not None else {}
+        kept: dict[str, Any] = {}
+        for key, _ in items:
+            OrderedDict.__delitem__(node, key)
+        for key, value in items:
+            new = renames.get(key, key)
+            if OrderedDict.__contains__(node, new):
+                where = self.span((*path, new), True)
+                if key in original:
+                    line, col = original[key][0] + 1, original[key][1] + 1
+                    where = where.model_copy(update={"line": line, "col": col})
+                self.diagnostics.append(codes.K101.at(where, key=new))
+                continue
+            OrderedDict.__setitem__(node, new, value)
+            kept[new] = key
+        if positions is not None:
+            positions.clear()
+            positions.update({new: original[key] for new, key in kept.items() if key in original})
 
     def bad_duration(self, path: Path_, value: Any) -> None:
         """Report a duration that is not ISO-8601: an expression is legitimate (carried),
@@ -240,11 +303,12 @@ class _Lowering:
                     continue  # an explicit null for an optional property: carried, harmless
                 if self.reported((*path, key)):
                     continue  # the schema check already said what is wrong with it
-                if spec.conv == "duration":
-                    self.bad_duration((*path, key), value)
-                elif spec.conv == "preconditions" and isinstance(value, dict):
-                    self.report(codes.K121, (*path, key), what=key, reason=str(bad))
-                elif spec.required and value is None or spec.conv in ("steps", "dag"):
+                if (
+                    spec.required
+                    and value is None
+                    or spec.conv in ("steps", "dag")
+                    or _wrong_kind(spec.conv, value)
+                ):
                     self.report(
                         codes.K105,
                         (*path, key),
@@ -252,6 +316,12 @@ class _Lowering:
                         expected=str(bad),
                         found=_type_name(value),
                     )
+                elif spec.conv == "duration":
+                    self.bad_duration((*path, key), value)
+                elif spec.conv == "preconditions" and isinstance(value, dict):
+                    self.report(codes.K121, (*path, key), what=key, reason=str(bad))
+                elif isinstance(value, str) and "{{" in value and spec.conv in ("int", "bool"):
+                    self.report(codes.K121, (*path, key), what=key, reason="a dynamic value")
                 else:
                     self.report(codes.K118, (*path, key), what=key, value=_short(value))
 
@@ -259,9 +329,13 @@ class _Lowering:
 
     def flow(self) -> tuple[Flow | None, list[Diagnostic]]:
         data = self.doc.data
+        if isinstance(data, TaggedScalar):
+            data = _untagged(data)
         if not isinstance(data, dict):
             self.report(codes.K102, (), found=_type_name(data))
             return None, self.diagnostics
+        self.clean(data)
+        data = self.named(data, ())
         fields: dict[str, Any] = {}
         extras: dict[str, Any] = {}
         explicit: set[str] = set()
@@ -384,6 +458,7 @@ class _Lowering:
         return tuple(params)
 
     def parameter(self, data: Any, path: Path_) -> Parameter | None:
+        data = self.named(data, path)
         if not isinstance(data, dict):
             self.report(
                 codes.K105, path, what="input", expected="a mapping", found=_type_name(data)
@@ -440,6 +515,7 @@ class _Lowering:
                     fields.pop("item_type")
                     continue
             else:
+                self._odd_input_value(key, value, here)
                 extras[key] = plain(value)
                 continue
             explicit.add({"defaults": "default", "itemType": "item_type"}.get(key, key))
@@ -447,6 +523,25 @@ class _Lowering:
         return Parameter(
             **fields, extras=extras, span=self.span(path), explicit=frozenset(explicit)
         )
+
+    def _odd_input_value(self, key: str, value: Any, path: Path_) -> None:
+        """Report a modelled input property whose value the reader could not take (the
+        schema check has already reported ``description`` and ``required``)."""
+        if value is None or key not in ("values", "itemType"):
+            return
+        if key == "values" and not isinstance(value, list):
+            self.report(
+                codes.K105, path, what="input.values", expected="a list", found=_type_name(value)
+            )
+        elif key == "values":
+            self.report(codes.K118, path, what=key, value=_short(value))
+        elif not isinstance(value, str):
+            expected = "an input type name"
+            self.report(
+                codes.K105, path, what="input.itemType", expected=expected, found=_type_name(value)
+            )
+        else:
+            self.report(codes.K110, path, type=value)
 
     def _check_input(self, data: dict, path: Path_, fields: dict[str, Any]) -> None:
         validator = data.get("validator")
@@ -479,6 +574,7 @@ class _Lowering:
         return tuple(steps)
 
     def task(self, data: Any, path: Path_) -> Step | None:
+        data = self.named(data, path)
         raw_type = self.header(schema.KTask, data, path)
         if raw_type is None:
             return None
@@ -574,7 +670,7 @@ class _Lowering:
                 codes.K118,
                 path,
                 what=entry.type_name,
-                value=error.errors()[0].get("msg", "invalid"),
+                value=_short(error.errors()[0].get("msg", "invalid")),
             )
             return None
 
@@ -605,6 +701,7 @@ class _Lowering:
         return tuple(steps)
 
     def retry(self, value: Any, path: Path_) -> RetryPolicy:
+        value = self.named(value, path)
         if path != ("retry",):  # the flow's own retry was checked with the flow
             self.validate(schema.KRetry, value, path)
         if not isinstance(value, dict):
@@ -655,6 +752,7 @@ class _Lowering:
         )
 
     def cache(self, value: Any, path: Path_) -> CachePolicy:
+        value = self.named(value, path)
         if not isinstance(value, dict):
             raise _Invalid("a mapping")
         fields: dict[str, Any] = {}
@@ -674,11 +772,14 @@ class _Lowering:
     # --- flow-level policies, outputs, triggers ---------------------------------------------
 
     def _concurrency(self, value: Any, path: Path_) -> ConcurrencyPolicy:
+        value = self.named(value, path)
         if not isinstance(value, dict) or not isinstance(value.get("limit"), int):
             raise _Invalid("a mapping with an integer limit")
         extras = {k: plain(v) for k, v in value.items() if k not in ("limit", "behavior")}
         behavior = value.get("behavior")
-        if behavior is not None and behavior not in ConcurrencyBehavior.__members__:
+        if behavior is not None and (
+            not isinstance(behavior, str) or behavior not in ConcurrencyBehavior.__members__
+        ):
             extras["behavior"] = plain(behavior)
             behavior = None
         return ConcurrencyPolicy(
@@ -696,6 +797,7 @@ class _Lowering:
         outputs = []
         for i, item in enumerate(value):
             here = (*path, i)
+            item = self.named(item, here)
             extras = {
                 k: plain(v)
                 for k, v in item.items()
@@ -738,6 +840,7 @@ class _Lowering:
         return tuple(triggers)
 
     def trigger(self, data: Any, path: Path_):
+        data = self.named(data, path)
         raw_type = self.header(schema.KTrigger, data, path)
         if raw_type is None:
             return None
@@ -779,7 +882,9 @@ class _Lowering:
 
     def preconditions(self, value: Any) -> tuple[UpstreamFlow, ...]:
         """Only the plain form ``{flows: [{namespace, flowId, states}]}`` is modelled."""
-        if not isinstance(value, dict) or set(value) != {"flows"}:
+        if not isinstance(value, dict):
+            raise _Invalid("a mapping")
+        if set(value) != {"flows"}:
             raise _Invalid("only a list of flows is modelled")
         flows = value.get("flows")
         if not isinstance(flows, list):
@@ -822,6 +927,83 @@ class _Lowering:
                         self.diagnostics.append(
                             codes.K114.at(child.span, child=child.id, type=_kind_label(child))
                         )
+
+
+# The kind of value each converter of the catalogue takes: a value of another kind (a mapping
+# where a string is expected, a string where a list of tasks is) is one Kestra rejects.
+_SCALAR_CONVS = frozenset({"str", "int", "bool", "duration"})
+_LIST_CONVS = frozenset({"strings", "steps", "dag"})
+_MAP_CONVS = frozenset({"cases", "retry", "cache", "preconditions"})
+
+
+def _wrong_kind(conv: str, value: Any) -> bool:
+    """Whether ``value`` is not even the kind of value (scalar, list, mapping) ``conv`` takes."""
+    if value is None:
+        return False
+    if conv in _SCALAR_CONVS:
+        return isinstance(value, (dict, list))
+    if conv in _LIST_CONVS:
+        return not isinstance(value, list)
+    if conv in _MAP_CONVS:
+        return not isinstance(value, dict)
+    return False
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _tag(value: Any) -> str | None:
+    """The YAML tag Kestra would ignore on ``value`` (as written, ``!!`` for the standard
+    ones), if any."""
+    if isinstance(value, TaggedScalar):
+        tag = value.tag.value if value.tag is not None else None
+        return None if tag in (None, _STR_TAG) else _short_tag(tag)
+    if isinstance(value, CommentedOrderedMap):
+        return "!!omap"
+    if isinstance(value, (CommentedMap, CommentedSeq)):
+        tag = getattr(value.tag, "value", None)
+        return None if tag is None else _short_tag(tag)
+    if isinstance(value, bytes):
+        return "!!binary"
+    if isinstance(value, (CommentedSet, set, frozenset)):
+        return "!!set"
+    return None
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _untagged(value: Any) -> Any:
+    """``value`` without its tag: plain data as Kestra reads it."""
+    if isinstance(value, TaggedScalar):
+        return str(value.value) if value.value is not None else None
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (CommentedMap, CommentedSeq)):
+        return value
+    return CommentedMap((member, None) for member in value)  # a set: its members, to null
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (TaggedScalar, bytes)):
+        return "a string"
+    if isinstance(value, CommentedSeq):
+        return "a list"
+    return "a mapping"
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as the text Kestra reads for it."""
+    if isinstance(key, (dt.date, dt.datetime)):
+        return key.isoformat()
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, (str, int, float)):
+        return str(key)
+    return repr(plain(key))
 
 
 def _position(diagnostic: Diagnostic) -> tuple[int, int]:

@@ -57,7 +57,12 @@ def parse_duration(value: Any) -> dt.timedelta | None:
     if not match or text in ("P", "PT") or text.endswith("T"):
         return None
     parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    return dt.timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    try:
+        return dt.timedelta(
+            days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
+        )
+    except OverflowError:  # past what a timedelta holds (some 2.7 million years)
+        return None
 
 
 def format_duration(value: dt.timedelta) -> str:
@@ -125,8 +130,9 @@ def _escape_strings(expr: Expr, data: Any) -> Any:
         return escape_literal(data)
     if isinstance(expr, ListValue):
         return [_escape_strings(e, d) for e, d in zip(expr.items, data, strict=True)]
-    if isinstance(expr, MapValue):
-        return {e.key: _escape_strings(e.value, data[e.key]) for e in expr.entries}
+    if isinstance(expr, MapValue):  # a repeated key keeps its last value, as in to_data
+        last = {e.key: e.value for e in expr.entries}
+        return {key: _escape_strings(value, data[key]) for key, value in last.items()}
     return data
 
 

@@ -93,9 +93,12 @@ _KEYS = {
 def find_pyproject(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.flowbridge]``
     table, stopping at a repository's root (a folder holding ``.git``)."""
-    folder = start.resolve()
-    if not folder.is_dir():
-        folder = folder.parent
+    try:
+        folder = start.resolve()
+        if not folder.is_dir():
+            folder = folder.parent
+    except (OSError, RuntimeError):  # a symlink loop: the readers report it
+        folder = Path.cwd().resolve()
     for candidate in (folder, *folder.parents):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():

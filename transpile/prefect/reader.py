@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import io
+import math
 import re
+import tokenize
+import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,14 +76,32 @@ from ir.steps import (
     TaskStep,
 )
 
+from ..project import decode_utf8, line_col, read_input, too_large
 from ..result import ReadResult
-from .names import EXTRAS_KEY
+from .names import EXTRAS_KEY, identifier
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
 from .shapes import is_bare_raise, lone_call
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 _NOT_FLOW_ID = re.compile(r"[^a-zA-Z0-9._-]+")
 _NOT_TASK_ID = re.compile(r"[^a-zA-Z0-9_-]+")
+_BOUND = ("result", "future")  # how the Prefect writer names a task's result and future
+
+MAX_SOURCE_BYTES = 512 * 1024
+"""Largest Python module read, in bytes of UTF-8. libcst parses 60 to 150 KiB a second and
+holds about 1 GB per MiB of source, so a larger module is refused (F005) before it is read:
+reading one takes at most some 5 s (dense one-line statements up to 10 s) and 600 MB.
+Hand-written modules are a few KiB; Prefect's own largest are about 200 KiB."""
+
+MAX_NAME_PARTS = 500
+"""Most parts of a dotted name (``a.b.c`` has three). libcst builds one nested node per part
+with recursive Python code (it fails at some 1,000 parts) and CPython's parser takes
+quadratic time over them; real names have a handful."""
+
+MAX_SYNTAX_DEPTH = 2000
+"""Deepest nesting handed to libcst, counting a chain ``a and b and …`` as nested as libcst
+builds it. Its native parser overflows the C stack (the process dies) past some 5,000 levels;
+CPython's parser, which looks first, bounds the rest."""
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -103,12 +125,9 @@ def read_prefect_source(
 
 def read_prefect_file(path: Path, *, namespace: str | None = None) -> ReadResult:
     """Read the flows of one Python file; I/O and syntax problems become diagnostics."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return ReadResult(
-            diagnostics=[codes.F001.at(Span(file=str(path)), what=str(path), reason=exc.strerror)]
-        )
+    data, problem = read_input(path, MAX_SOURCE_BYTES)
+    if problem is not None:
+        return ReadResult(diagnostics=[problem])
     return read_prefect_source(data, str(path), namespace=namespace)
 
 
@@ -119,17 +138,12 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
     results: dict[Path, ReadResult] = {}
     repo = Repo()
     scopes: dict[str, Path] = {}
-    real_root = Path(root).resolve()
-    real = {path: Path(path).resolve() for path in files}
+    real_root = _real(Path(root))
+    real = {path: _real(Path(path)) for path in files}
     for path in files:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            results[path] = ReadResult(
-                diagnostics=[
-                    codes.F001.at(Span(file=str(path)), what=str(path), reason=exc.strerror)
-                ]
-            )
+        data, problem = read_input(path, MAX_SOURCE_BYTES)
+        if problem is not None:
+            results[path] = ReadResult(diagnostics=[problem])
             continue
         parsed = _parse(data, str(path))
         if isinstance(parsed, ReadResult):
@@ -146,6 +160,15 @@ def read_prefect_repo(root: Path, files: list[Path], *, namespace: str) -> dict[
         results[path] = read[name]
     _attach_prefect_yaml(real_root, results, reader.flow_functions, real)
     return {path: results[path] for path in files if path in results}
+
+
+def _real(path: Path) -> Path:
+    """``path`` with its links resolved; as it is (absolute) when they loop, which reading
+    the file reports."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def _prefect_yaml_files(root: Path, files: list[Path]) -> list[Path]:
@@ -213,47 +236,156 @@ def _parse(
     """The libcst module, the text and the stdlib ``ast`` (None when CPython's parser does
     not accept the text) of a source; problems become diagnostics."""
     if isinstance(source, bytes):
-        try:
-            source = source.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            return ReadResult(
-                diagnostics=[codes.F002.at(Span(file=file), byte=exc.object[exc.start])]
-            )
+        source, problem = decode_utf8(source, file)
+        if problem is not None:
+            return ReadResult(diagnostics=[problem])
+    source = source.removeprefix("\ufeff")
+    size = len(source.encode("utf-8", "replace")) if len(source) * 4 > MAX_SOURCE_BYTES else 0
+    if size > MAX_SOURCE_BYTES:
+        return ReadResult(diagnostics=[too_large(Span(file=file), size, MAX_SOURCE_BYTES)])
+    nul = source.find("\x00")
+    if nul >= 0:  # CPython refuses it; libcst does not, and evaluating its literals then fails
+        line, col = line_col(source, nul)
+        reason = "a NUL character (is this a binary file?)"
+        return ReadResult(
+            diagnostics=[codes.P100.at(Span(file=file, line=line, col=col), reason=reason)]
+        )
     tree = _syntax_tree(source, file)
     if isinstance(tree, Diagnostic):
         return ReadResult(diagnostics=[tree])
+    rejected, tree = (tree, None) if isinstance(tree, SyntaxError) else (None, tree)
     try:
         return cst.parse_module(source), source, tree
     except cst.ParserSyntaxError as exc:
         span = Span(file=file, line=exc.editor_line, col=exc.editor_column)
         reason = exc.message.split(": ", 2)[-1] if ": " in exc.message else exc.message
         reason = _short(reason)
+        if rejected is not None and rejected.lineno:
+            # Both parsers reject it: CPython says what is wrong and where (libcst says where
+            # it noticed, often the next line, and its tokenizer errors have no position).
+            span = Span(file=file, line=rejected.lineno, col=rejected.offset or 1)
+            reason = _short(str(rejected.msg))
         return ReadResult(diagnostics=[codes.P100.at(span, reason=reason)])
     except (RecursionError, ValueError) as exc:  # pathological nesting, bad literals
         return ReadResult(diagnostics=[codes.P100.at(Span(file=file), reason=str(exc))])
+    except cst.CSTValidationError as exc:  # a name libcst refuses (U+13D71 alone)
+        reason = _short(str(rejected.msg) if rejected is not None else str(exc))
+        return ReadResult(diagnostics=[codes.P100.at(Span(file=file), reason=reason)])
 
 
-_DEPTH_WORDS = ("nested", "too many", "stack", "recursion", "too complex", "indentation")
+_DEPTH_WORDS = ("nested", "stack", "recursion", "too complex", "levels of indentation")
 
 
-def _syntax_tree(source: str, file: str | None) -> ast.Module | Diagnostic | None:
+def _syntax_tree(source: str, file: str | None) -> ast.Module | Diagnostic | SyntaxError:
     """CPython's ``ast`` of the source; a P100 when the source nests deeper than a parser can
-    take safely; None when CPython rejects it otherwise.
+    take safely, mixes tabs and spaces, or holds a literal no Python evaluates; CPython's
+    error when it rejects the source otherwise.
 
     libcst's native parser overflows the C stack on a few thousand nested brackets (the
     process dies), so CPython's own parser, which has hard limits and is ~9x cheaper, looks
-    first. Its other complaints are left to libcst, which knows more Python versions. The
-    tree serves name analysis, which is much cheaper on it than on libcst's."""
+    first, and :func:`_too_deep` measures what it keeps flat. Its other complaints are left
+    to libcst, which knows more Python versions. The tree serves name analysis, which is
+    much cheaper on it than on libcst's."""
+    where = _long_dotted_name(source) if source.count(".") >= MAX_NAME_PARTS else None
+    if where is not None:
+        reason = f"nested too deeply to parse safely (a name of more than {MAX_NAME_PARTS} parts)"
+        return codes.P100.at(Span(file=file, line=where[0], col=where[1]), reason=reason)
     try:
-        return ast.parse(source)
+        tree = ast.parse(source)
     except SyntaxError as exc:
         message = str(exc.msg or "")
+        span = Span(file=file, line=exc.lineno, col=exc.offset)
         if any(word in message.lower() for word in _DEPTH_WORDS):
-            span = Span(file=file, line=exc.lineno, col=exc.offset)
             return codes.P100.at(span, reason=f"nested too deeply to parse safely ({message})")
+        if isinstance(exc, TabError):  # no Python 3 accepts it, whatever libcst says
+            return codes.P100.at(span, reason=message)
+        return _bad_literal(source, file) or exc
     except (RecursionError, MemoryError, ValueError) as exc:
         reason = f"nested too deeply to parse safely ({type(exc).__name__})"
         return codes.P100.at(Span(file=file), reason=reason)
+    where = _too_deep(tree) if len(_BOOLEAN.findall(source)) > MAX_SYNTAX_DEPTH // 2 else None
+    if where is not None:
+        span = Span(file=file, line=where[0], col=where[1])
+        reason = f"nested too deeply to parse safely (more than {MAX_SYNTAX_DEPTH:,} levels)"
+        return codes.P100.at(span, reason=reason)
+    try:  # what the parser lets through and no Python runs: a repeated keyword argument,
+        # ``return`` outside a function, a repeated parameter
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(tree, file or "<input>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return codes.P100.at(Span(file=file, line=exc.lineno, col=exc.offset), reason=exc.msg)
+    except (RecursionError, MemoryError, ValueError) as exc:
+        reason = f"nested too deeply to compile safely ({type(exc).__name__})"
+        return codes.P100.at(Span(file=file), reason=reason)
+    return tree
+
+
+_BOOLEAN = re.compile(r"\b(?:and|or)\b")
+
+
+def _too_deep(tree: ast.Module) -> tuple[int, int] | None:
+    """Where ``tree`` nests deeper than :data:`MAX_SYNTAX_DEPTH` as libcst builds it, if it
+    does. ``ast`` keeps ``a and b and c`` flat; libcst nests it, one level per operand.
+    (Walking the tree costs about as much as parsing it, so this runs only when the text
+    holds enough ``and``/``or`` to matter: what else nests is bounded by CPython's parser,
+    and dotted names by :func:`_long_dotted_name`.)"""
+    stack: list[tuple[ast.AST, int, tuple[int, int]]] = [(tree, 0, (1, 1))]
+    while stack:
+        node, depth, where = stack.pop()
+        if isinstance(node, (ast.expr, ast.stmt)):
+            where = (node.lineno, node.col_offset + 1)
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        if depth > MAX_SYNTAX_DEPTH:
+            return where
+        stack.extend((child, depth + 1, where) for child in ast.iter_child_nodes(node))
+    return None
+
+
+_DOTTED = re.compile(r"(\.)|(\w+)|([^.\w]+)")
+
+
+def _long_dotted_name(source: str) -> tuple[int, int] | None:
+    """Where a dotted name (``a.b.c``, spaces and line continuations allowed around the dots)
+    gets more than :data:`MAX_NAME_PARTS` parts, if one does; one pass over the text."""
+    parts, after_dot = 0, False
+    for match in _DOTTED.finditer(source):
+        if match.lastindex == 1:
+            parts, after_dot = (0 if after_dot else parts), True
+        elif match.lastindex == 2:
+            parts = parts + 1 if after_dot else 1
+            after_dot = False
+            if parts > MAX_NAME_PARTS:
+                return line_col(source, match.start())
+        elif match[3].strip(" \t\\\r\n"):
+            parts, after_dot = 0, False
+    return None
+
+
+_PREFIX = re.compile(r"[A-Za-z]*")
+
+
+def _bad_literal(source: str, file: str | None) -> Diagnostic | None:
+    """A P100 at the first string or number literal that no Python can evaluate (a bad
+    escape, an integer past the digit limit), else None: CPython rejected the source, and
+    libcst, which may accept it as newer syntax, evaluates such literals by CPython's rules."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type not in (tokenize.STRING, tokenize.NUMBER):
+                continue
+            if token.type == tokenize.STRING and "f" in _PREFIX.match(token.string)[0].lower():
+                continue  # an f-string: libcst does not evaluate it
+            try:
+                with warnings.catch_warnings():  # an invalid escape is only a warning
+                    warnings.simplefilter("ignore")
+                    ast.literal_eval(token.string)
+            except (SyntaxError, ValueError, MemoryError) as exc:
+                line, col = token.start
+                reason = f"invalid literal: {_short(str(getattr(exc, 'msg', None) or exc))}"
+                return codes.P100.at(Span(file=file, line=line, col=col + 1), reason=reason)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass  # libcst reports what is wrong
     return None
 
 
@@ -530,7 +662,10 @@ class _Reader:
         for key, (scope, value) in cal.options.items():
             spec = table.get(key) or OptionSpec(key, "extra", "P102")
             handler = _OPTION_HANDLERS.get(spec.handler)
-            ok = handler(self, scope, value, result, retry) if handler else False
+            try:
+                ok = handler(self, scope, value, result, retry) if handler else False
+            except (OverflowError, ValueError):  # a constant past what the IR can hold
+                ok = False
             if not ok:
                 self._extra_option(spec, scope, value, result.extras)
         result.retry = self._retry(cal, retry, result.extras)
@@ -542,6 +677,15 @@ class _Reader:
         text = scope.code(value)
         extras[spec.key] = text
         if spec.handler != "extra" and spec.code is None:
+            known = self.const(scope, value)
+            if known is None:  # spelled out at Prefect's default
+                return
+            if known is not _NO:  # a constant, of the wrong type
+                expected = _OPTION_TYPES.get(spec.handler, "of the type Prefect declares")
+                self.report(
+                    codes.P110, scope, value, option=spec.key, value=_short(text), expected=expected
+                )
+                return
             # A modelled option whose value could not be read statically.
             self.report(codes.P103, scope, value, option=spec.key, reason="value is not static")
             return
@@ -654,6 +798,11 @@ def _is_plain_data(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def _description(options: _Options, fn: cst.FunctionDef) -> str | None:
+    """A task's or flow's ``description=`` (even empty), else its docstring."""
+    return options.description if options.description is not None else fn.get_docstring()
+
+
 def _is_constant_name(name: str) -> bool:
     return name.isupper() or name.strip("_").isupper()
 
@@ -687,9 +836,43 @@ def _opt_description(r: _Reader, scope, value, out: _Options, retry) -> bool:
     return False
 
 
+_MAX_RETRIES = 2**31 - 2  # Kestra counts attempts (retries + 1) in a Java int
+
+# What each modelled option takes, for the P110 that a constant of another type gets.
+_OPTION_TYPES = {
+    "id": "a string",
+    "description": "a string",
+    "retries": f"an integer from 0 to {_MAX_RETRIES:,}",
+    "retry_delay": "a non-negative number of seconds, a list of them or exponential_backoff(...)",
+    "jitter": "a non-negative finite number",
+    "timeout": "a non-negative number of seconds or timedelta",
+    "tags": "a list of strings",
+    "cache_expiration": "a non-negative number of seconds or timedelta",
+    "log_prints": "a boolean",
+}
+
+
+def _seconds(value: Any) -> dt.timedelta | None:
+    """A number of seconds or a timedelta as a timedelta; None for anything else, and for a
+    negative, infinite or NaN number, or one past what a timedelta holds."""
+    if isinstance(value, dt.timedelta):
+        return value if value >= dt.timedelta(0) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return dt.timedelta(seconds=value) if math.isfinite(value) and value >= 0 else None
+    except OverflowError:
+        return None
+
+
+def _number(value: Any) -> bool:
+    """Whether ``value`` is a number (not a timedelta) that :func:`_seconds` takes."""
+    return not isinstance(value, dt.timedelta) and _seconds(value) is not None
+
+
 def _opt_retries(r: _Reader, scope, value, out: _Options, retry) -> bool:
     count = r.const(scope, value)
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+    if isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= _MAX_RETRIES:
         retry["retries"] = count
         return True
     return False
@@ -701,19 +884,17 @@ def _opt_retry_delay(r: _Reader, scope, value, out: _Options, retry) -> bool:
         factor = r.const(scope, args["backoff_factor"][1]) if "backoff_factor" in args else _NO
         if factor is _NO and value.args and value.args[0].keyword is None:
             factor = r.const(scope, value.args[0].value)
-        if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        if _number(factor):
             retry["delay"] = ("exponential", factor)
             return True
         return False
     delay = r.const(scope, value)
     if isinstance(delay, dt.timedelta):
         delay = delay.total_seconds()
-    if isinstance(delay, (int, float)) and not isinstance(delay, bool):
+    if _number(delay):
         retry["delay"] = delay
         return True
-    if isinstance(delay, (list, tuple)) and all(
-        isinstance(d, (int, float)) and not isinstance(d, bool) for d in delay
-    ):
+    if isinstance(delay, (list, tuple)) and all(_number(d) for d in delay):
         retry["delay"] = list(delay)
         return True
     return False
@@ -721,19 +902,16 @@ def _opt_retry_delay(r: _Reader, scope, value, out: _Options, retry) -> bool:
 
 def _opt_jitter(r: _Reader, scope, value, out: _Options, retry) -> bool:
     jitter = r.const(scope, value)
-    if isinstance(jitter, (int, float)) and not isinstance(jitter, bool):
+    if _number(jitter):
         retry["jitter"] = float(jitter)
         return True
     return False
 
 
 def _opt_timeout(r: _Reader, scope, value, out: _Options, retry) -> bool:
-    seconds = r.const(scope, value)
-    if isinstance(seconds, dt.timedelta):
-        out.timeout = seconds
-        return True
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-        out.timeout = dt.timedelta(seconds=seconds)
+    timeout = _seconds(r.const(scope, value))
+    if timeout is not None:
+        out.timeout = timeout
         return True
     return False
 
@@ -771,10 +949,8 @@ def _opt_cache_key_fn(r: _Reader, scope, value, out: _Options, retry) -> bool:
 
 
 def _opt_cache_expiration(r: _Reader, scope, value, out: _Options, retry) -> bool:
-    ttl = r.const(scope, value)
-    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
-        ttl = dt.timedelta(seconds=ttl)
-    if not isinstance(ttl, dt.timedelta):
+    ttl = _seconds(r.const(scope, value))
+    if ttl is None:
         return False
     out.cache = CachePolicy(ttl=ttl, key=out.cache.key if out.cache else None)
     return True
@@ -1067,7 +1243,7 @@ class _FlowLowering:
         return Flow(
             id=flow_id,
             namespace=self.r.namespace,
-            description=options.description or fn.get_docstring(),
+            description=_description(options, fn),
             parameters=tuple(parameters),
             steps=steps,
             on_failure=on_failure,
@@ -1153,7 +1329,7 @@ class _FlowLowering:
         if qualified in self.s.union_types and args:
             return self._union(args)
         if qualified in self.s.annotated_types and args:
-            return self.param_type(args[0])
+            return {**self.param_type(args[0]), **self._field_description(args[1:])}
         if qualified in self.s.literal_types and args:
             values = [self.r.const(self.scope, a) for a in args]
             if all(v is not _NO for v in values):
@@ -1179,6 +1355,17 @@ class _FlowLowering:
             "type": ParamType.STRING,
             "reason": f"type {self.code(node)!r} is read as STRING",
         }
+
+    def _field_description(self, metadata: list[cst.BaseExpression]) -> dict[str, Any]:
+        """``description`` from a ``pydantic.Field(description=...)`` of ``Annotated``."""
+        for node in metadata:
+            if isinstance(node, cst.Call) and self.scope.qualify(node.func) in self.s.field_calls:
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value == "description":
+                        text = self.r.const(self.scope, arg.value)
+                        if isinstance(text, str):
+                            return {"description": text}
+        return {}
 
     def _union(self, members: list[cst.BaseExpression]) -> dict[str, Any]:
         non_null = [m for m in members if not (isinstance(m, cst.Name) and m.value == "None")]
@@ -1562,7 +1749,7 @@ class _FlowLowering:
             "timeout": lowered.timeout,
             "tags": lowered.tags,
             "cache": lowered.cache,
-            "description": lowered.description or cal.fn.get_docstring(),
+            "description": _description(lowered, cal.fn),
         }
         for name, value in options.items():
             spec = self.s.call_options[name]
@@ -1579,8 +1766,7 @@ class _FlowLowering:
     def task_step(
         self, cal: _Callable, call: cst.Call, hint: str | None, submitted: bool
     ) -> TaskOutput:
-        lowered = self.r.options(cal)
-        step_id = self.unique(hint or lowered.name or cal.fn.name.value)
+        step_id = self.unique(self.task_step_id(cal, hint))
         bound, _, options = self.arguments(cal, call)
         arguments = {name: self.argument(value) for name, value in bound.items()}
         self.out.append(self._task(cal, call, step_id, arguments, options))
@@ -1590,6 +1776,19 @@ class _FlowLowering:
             wait = self.expr(options["wait_for"])  # type: ignore[arg-type]
             self.wait_for[step_id] = tuple(sorted(task_references(wait)))
         return TaskOutput(task=step_id, span=self.span(call))
+
+    def task_step_id(self, cal: _Callable, hint: str | None) -> str:
+        """A task call's step id: the variable its result goes to, else the task's name. A
+        variable named after the task (``load_result = load(...)``, as the Prefect writer
+        spells it) adds nothing to the task's name, which is then the id."""
+        name = self.r.options(cal).name or cal.fn.name.value
+        spelled = {
+            identifier(f"{n}_{suffix}", suffix)
+            for n in (name, cal.fn.name.value)
+            if re.search("[0-9a-zA-Z]", n)  # else the variable would be just "result"
+            for suffix in _BOUND
+        }
+        return hint if hint and hint not in spelled else name
 
     def _task(self, cal, call, step_id, arguments, options) -> TaskStep:
         source, dependencies = self.r.source(cal)
@@ -1610,8 +1809,7 @@ class _FlowLowering:
         return self.expr(value)
 
     def map_step(self, cal: _Callable, call: cst.Call, hint: str | None) -> TaskOutput:
-        lowered = self.r.options(cal)
-        step_id = self.unique(hint or lowered.name or cal.fn.name.value)
+        step_id = self.unique(self.task_step_id(cal, hint))
         loop_id = self.unique(f"{step_id}_map")
         bound, mapped, options = self.arguments(cal, call, mapped=True)
         mapped_names = [name for name, _ in mapped]
