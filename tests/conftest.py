@@ -1,7 +1,7 @@
 """Shared test configuration: hypothesis profiles and paths.
 
-Profiles: ``ci`` (default, derandomised, fast enough for every run) and ``long`` (selected with
-FLOWBRIDGE_HYPOTHESIS=long, for fuzzing sessions)."""
+Profiles: ``ci`` (default, derandomised, fast enough for every run), ``long`` (selected with
+FLOWBRIDGE_HYPOTHESIS=long, for fuzzing sessions) and ``fuzz`` (the batches of ``make fuzz``)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ settings.register_profile(
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# `make fuzz` (tests/hostile/fuzz.py): random, in batches until each target's time is up;
+# failures found are kept in .hypothesis/ and replayed first on the next run.
+settings.register_profile(
+    "fuzz",
+    max_examples=200,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
 )
 settings.load_profile(os.environ.get("FLOWBRIDGE_HYPOTHESIS", "ci"))
 

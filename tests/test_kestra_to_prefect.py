@@ -30,13 +30,14 @@ CASES = sorted(p for p in CASES_ROOT.iterdir() if (p / "run.yaml").is_file())
 
 
 def _convert(case: Path, out: Path) -> str:
-    """Convert the case's input tree with the CLI; its stderr with paths made relative."""
-    result = CliRunner().invoke(
-        app, ["convert", str(case / "input"), "--to", "prefect", "-o", str(out)]
-    )
+    """Convert a copy of the case's input tree, beside ``out`` (so that the headers' source
+    root is the same on every machine), with the CLI; its stderr with paths made relative."""
+    source = out.parent / "input"
+    shutil.copytree(case / "input", source)
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "prefect", "-o", str(out)])
     assert result.exit_code == 0, result.output
     lines = [
-        line.replace(str(case / "input"), "input").replace(str(out), "OUT")
+        line.replace(str(source), "input").replace(str(out), "OUT")
         for line in result.output.splitlines()
         if not line.startswith("wrote ")
     ]

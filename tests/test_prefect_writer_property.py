@@ -97,6 +97,7 @@ WRITER_CALLS = frozenset(
     | {"RuntimeError", "NotImplementedError", "isinstance"}
     | {"str", "int", "float", "bool", "len", "list", "range", "map", "max", "min", "abs"}
     | {"print"}  # called by the python-script skeletons of the hostile flows
+    | {"Field"}  # Annotated[T, Field(description=...)]: a parameter's description
     | set(runtime.HELPERS)
 )
 WRITER_DOTTED_CALLS = frozenset(
@@ -123,7 +124,7 @@ WRITER_ATTRIBUTES = (
 WRITER_NAMES = WRITER_CALLS | {"dict", "list", "Exception", "__name__"}
 IMPORTABLE = frozenset(
     {"datetime", "json", "os", "re", "subprocess", "sys", "tempfile", "time", "typing"}
-    | {"zoneinfo", "httpx", "prefect"}
+    | {"zoneinfo", "httpx", "prefect", "pydantic"}
 )
 # Calls whose result is plain data (dates, time zones, float("nan"), deployment options).
 DATA_CALLS = frozenset(

@@ -56,6 +56,7 @@ class Surface:
     union_types: frozenset[str]
     literal_types: frozenset[str]
     annotated_types: frozenset[str]
+    field_calls: frozenset[str]
     enum_bases: frozenset[str]
     model_bases: frozenset[str]
     distributions: dict[str, str]
@@ -108,6 +109,7 @@ def surface() -> Surface:
             "union_types",
             "literal_types",
             "annotated_types",
+            "field_calls",
             "enum_bases",
             "model_bases",
             "excluded_modules",

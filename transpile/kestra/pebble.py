@@ -23,6 +23,7 @@ as :class:`Raw`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -801,7 +802,7 @@ def print_text(expr: Expr) -> str:
     if isinstance(expr, Literal) and isinstance(expr.value, str):
         return expr.value
     if isinstance(expr, Template):
-        return "".join(part if isinstance(part, str) else print_text(part) for part in expr.parts)
+        return "".join(_print_parts(expr.parts))
     if isinstance(expr, Interpolation):
         if expr.source is not None:
             return expr.source
@@ -809,6 +810,35 @@ def print_text(expr: Expr) -> str:
     if isinstance(expr, Raw):
         return expr.text
     return "{{ " + print_expression(expr) + " }}"
+
+
+def escape_text(text: str, before_tag: bool = False) -> str:
+    """Literal ``text`` as template text that Pebble renders to itself. Text holding a
+    delimiter (``{{``, ``{%``, ``{#``), or ending in ``{`` right ``before_tag`` (with whose
+    ``{`` it would make one), is wrapped in ``{% raw %}…{% endraw %}``, or written as a string
+    literal when it holds an endraw tag itself."""
+    if _START.search(text) is None and not (before_tag and text.endswith("{")):
+        return text
+    if _BLOCK_END["raw"].search(text) is None:
+        return "{% raw %}" + text + "{% endraw %}"
+    return "{{ " + print_expression(Literal(value=text)) + " }}"
+
+
+def _print_parts(parts: tuple) -> Iterator[str]:
+    """The text of a template's parts. Text parts are literal text (those read from YAML
+    never hold a delimiter; those read from Python, such as f-string text, may): adjacent
+    ones are joined and escaped, so that Kestra never evaluates them."""
+    text = ""
+    for part in parts:
+        if isinstance(part, str):
+            text += part
+            continue
+        if text:
+            yield escape_text(text, before_tag=True)
+            text = ""
+        yield print_text(part)
+    if text:
+        yield escape_text(text)
 
 
 # --- references ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
 from ir import codes
 from ir.base import Node
 from ir.diagnostics import Diagnostic
+from ir.expressions import Literal
 from ir.flow import Flow
 from ir.parameters import Parameter
 from ir.policies import CachePolicy, RetryPolicy
@@ -24,7 +25,7 @@ from transpile.provenance import header_text
 from transpile.result import WriteContext
 
 from .emit import emit_documents
-from .values import format_duration, parse_duration, to_yaml_value
+from .values import expr_to_text, format_duration, parse_duration, to_yaml_value
 
 FLOW_KEY_ORDER = (
     "id",
@@ -72,6 +73,14 @@ def write_kestra(
         header = header_text(context.source_name, context.source_digest, context.source_root)
         text = f"# {header}\n{text}"
     return text, writer.diagnostics
+
+
+def _label(value: Any) -> Any:
+    """A label's value as written: labels are plain data (the reader does not parse them as
+    Pebble), so a literal is its value and any other expression its Kestra text."""
+    if isinstance(value, Literal):
+        return value.value
+    return expr_to_text(value) if isinstance(value, Node) else value
 
 
 def step_yaml(step: Step) -> str:
@@ -161,7 +170,7 @@ class _Writer:
         if _keep(flow, "description"):
             out["description"] = flow.description
         if _keep(flow, "labels"):
-            out["labels"] = dict(flow.labels)
+            out["labels"] = {k: _label(v) for k, v in flow.labels.items()}
         if _keep(flow, "parameters"):
             out["inputs"] = [self.parameter(p) for p in flow.parameters]
         if _keep(flow, "variables"):

@@ -38,6 +38,7 @@ from ir.expressions import (
     TaskOutput,
     Template,
     Timestamp,
+    from_data,
     is_constant,
     to_data,
     walk,
@@ -45,7 +46,14 @@ from ir.expressions import (
 from ir.flow import Flow
 from ir.steps import PythonFunction, Script, TaskStep
 
-__all__ = ["ENV_PREFIX", "RESULT_PATH", "lower_python_tasks", "map_expressions", "python_script"]
+__all__ = [
+    "ENV_PREFIX",
+    "RESULT_PATH",
+    "lift_python_tasks",
+    "lower_python_tasks",
+    "map_expressions",
+    "python_script",
+]
 
 T = TypeVar("T")
 
@@ -256,6 +264,144 @@ def _inspect_function(fn: PythonFunction, step: TaskStep, diagnostics: list[Diag
         codes.T101.at(step.span, what=f"task function {fn.function!r}", reason=reason)
     )
     return False
+
+
+# --- the way back ----------------------------------------------------------------------------
+
+
+def lift_python_tasks(flow: Flow) -> Flow:
+    """The inverse of :func:`lower_python_tasks`: a python Script that flowbridge wrote for a
+    Prefect task becomes that task again (its function, source and arguments), and references
+    to ``outputs.<id>.vars.result`` read its result. A script is recognised only when writing
+    the task back gives exactly its text, environment and dependencies; any other script
+    (the user's, or one edited since) stays a script."""
+    lifted: set[str] = set()
+
+    def visit(node: Node) -> Node:
+        if isinstance(node, TaskStep) and isinstance(node.action, Script):
+            function = _lifted_function(node.action)
+            if function is not None:
+                lifted.add(node.id)
+                return node.replace(action=function)
+        return node
+
+    flow = rewrite_nodes(flow, visit)
+    return map_expressions(flow, partial(_untarget, lifted)) if lifted else flow
+
+
+def _untarget(lifted: set[str], expr: Expr) -> Expr:
+    if (
+        isinstance(expr, TaskOutput)
+        and expr.task in lifted
+        and expr.path[: len(RESULT_PATH)] == RESULT_PATH
+    ):
+        return expr.replace(path=expr.path[len(RESULT_PATH) :])  # type: ignore[return-value]
+    return expr
+
+
+_LIFTABLE = re.compile(
+    r"\A# flowbridge: the Prefect task ('(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"),"
+)
+_RUNNER_START = "\n\n\n# --- flowbridge: call the task and publish its result"
+_ARGUMENTS = re.compile(r"^    arguments = (\{\}|\{\n.*?\n    \})$", re.M | re.S)
+
+
+def _lifted_function(script: Script) -> PythonFunction | None:
+    """The Prefect task a python Script of :func:`python_script` runs, or None."""
+    source = script.source
+    if (
+        script.language != "python"
+        or not isinstance(source, Literal)
+        or not isinstance(source.value, str)
+        or any(
+            value is not None
+            for value in (
+                script.before_commands,
+                script.container_image,
+                script.input_files,
+                script.output_files,
+            )
+        )
+    ):
+        return None
+    text = source.value
+    head = _LIFTABLE.match(text)
+    end = text.rfind(_RUNNER_START)
+    table = _ARGUMENTS.search(text, end) if end >= 0 else None
+    if head is None or table is None:
+        return None
+    try:
+        function = ast.literal_eval(head.group(1))
+        arguments = ast.literal_eval(table.group(1))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(function, str) or not isinstance(arguments, dict):
+        return None
+    header = _HEADER.format(function=repr(function)) + "\n"
+    body = text[len(header) : end] + "\n"
+    is_async = "_flowbridge_asyncio.run(" in text[end:]
+    if (
+        not text.startswith(header)
+        or python_script(function, body, arguments, is_async=is_async) != text
+    ):
+        return None
+    env = script.env.entries if isinstance(script.env, MapValue) else ()
+    variables = {entry.key: entry.value for entry in env}
+    if script.env is not None and not isinstance(script.env, MapValue):
+        return None
+    if sorted(variables, key=str) != sorted(arguments.values(), key=str):
+        return None
+    values = {name: _argument(variables[variable]) for name, variable in arguments.items()}
+    dependencies = _dependencies(script.dependencies)
+    if dependencies is None or any(value is None for value in values.values()):
+        return None
+    return PythonFunction(
+        function=function,
+        source=body,
+        arguments=values,  # type: ignore[arg-type]
+        dependencies=dependencies,
+        span=script.span,
+    )
+
+
+def _argument(value: Expr) -> Expr | None:
+    """The argument an environment value of :func:`_env_value` passes: JSON of a constant,
+    or ``{{ x | toJson }}``."""
+    if isinstance(value, Literal) and isinstance(value.value, str):
+        try:
+            return from_data(json.loads(value.value))
+        except (ValueError, RecursionError):
+            return None
+    if isinstance(value, Template) and len(value.parts) == 1:
+        part = value.parts[0]
+        if (
+            isinstance(part, Interpolation)
+            and isinstance(part.expr, Filter)
+            and part.expr.name == "toJson"
+            and not part.expr.args
+            and not part.expr.kwargs
+        ):
+            inner = part.expr.value
+            if (
+                isinstance(inner, BinOp) and inner.op == "~" and inner.left == Literal(value="")
+            ):  # '' ~ x: one interpolation rendered as a string
+                return Template(parts=(Interpolation(expr=inner.right),))
+            return inner
+    return None
+
+
+def _dependencies(value: Expr | None) -> tuple[str, ...] | None:
+    """The task's own requirements: the script's, less the ``kestra`` package lowering adds."""
+    if value is None:
+        return ()
+    if not isinstance(value, ListValue) or not all(
+        isinstance(item, Literal) and isinstance(item.value, str) for item in value.items
+    ):
+        return None
+    names = [item.value for item in value.items]  # type: ignore[union-attr]
+    if names and names[-1] == _KESTRA_PACKAGE:
+        names.pop()
+    return tuple(names)
 
 
 # --- the script ------------------------------------------------------------------------------

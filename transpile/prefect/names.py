@@ -33,7 +33,7 @@ RESERVED = frozenset(dir(builtins)) | frozenset(
     {"flow", "task", "get_run_logger", "logger", "Variable", "Secret", "run_deployment"}
     | {"runtime", "Literal", "INPUTS", "Cron", "Interval", "RRule", "DeploymentEventTrigger"}
     | {"ConcurrencyLimitConfig", "ConcurrencyLimitStrategy", "flow_run", "typing"}
-    | {"exponential_backoff", "unmapped", "pause_flow_run"}
+    | {"exponential_backoff", "unmapped", "pause_flow_run", "Annotated", "Field"}
     | {"datetime", "httpx", "json", "os", "re", "subprocess", "sys", "tempfile", "time"}
 )
 

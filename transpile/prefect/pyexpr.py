@@ -306,11 +306,27 @@ def _escape(text: str, quote: str, braces: bool = False) -> str:
     return "".join(out)
 
 
+def docstring_keeps(text: str) -> bool:
+    """Whether ``text`` reads back unchanged from a docstring: black strips trailing spaces
+    from its lines, and docstrings are read cleaned (first line stripped, blank edge lines and
+    the common indentation of the others removed, tabs expanded)."""
+    import inspect
+
+    return (
+        bool(text)
+        and inspect.cleandoc(text) == text
+        and all(line == line.rstrip(" ") for line in text.split("\n"))
+    )
+
+
 def docstring(text: str) -> cst.SimpleString:
     """``text`` as a triple-quoted docstring: lines stay lines; backslashes, double quotes and
     every other non-printable character are escaped, so nothing can close it early."""
     lines = [_escape(line, '"') for line in text.split("\n")]
-    return cst.SimpleString('"""' + "\n".join(lines) + '"""')
+    body = "\n".join(lines)
+    if body.endswith('\\"'):  # black pads a docstring ending in a quote with a space
+        body = body[:-2] + "\\x22"
+    return cst.SimpleString('"""' + body + '"""')
 
 
 def _char_escape(code: int) -> str:

@@ -268,7 +268,7 @@ def _parse(
         return ReadResult(diagnostics=[codes.P100.at(span, reason=reason)])
     except (RecursionError, ValueError) as exc:  # pathological nesting, bad literals
         return ReadResult(diagnostics=[codes.P100.at(Span(file=file), reason=str(exc))])
-    except cst.CSTValidationError as exc:  # a name libcst refuses (U+13D71 alone)
+    except (cst.CSTValidationError, cst.CSTLogicError) as exc:  # U+13D71; ""t"" (a t-string)
         reason = _short(str(rejected.msg) if rejected is not None else str(exc))
         return ReadResult(diagnostics=[codes.P100.at(Span(file=file), reason=reason)])
 
