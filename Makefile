@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/kestra_roundtrip.py
 	$(BIN)/python bench/prefect_convert.py
 	$(BIN)/python bench/kestra_to_prefect.py
+	$(BIN)/python bench/lint.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
