@@ -4,6 +4,7 @@ exit codes and the cache."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -322,3 +323,12 @@ def test_exclude_and_an_explicit_config_file(repo: Path, tmp_path: Path):
     code, out, _ = run("lint", ".", "--no-cache", cwd=repo)
     assert "legacy/old.py" in out
     assert run("lint", ".", "--config", str(tmp_path / "missing.toml"), cwd=repo)[0] == 2
+
+
+def test_a_fifo_and_a_huge_file_end_in_diagnostics_without_blocking(tmp_path: Path):
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)  # reading it would block forever
+    huge = tmp_path / "huge.py"
+    huge.write_bytes(b"x = 1\n" * 1_000_000)
+    found = lint_paths([fifo, huge], Config(root=tmp_path), use_cache=False).findings
+    assert sorted((f.file, f.code) for f in found) == [(str(huge), "F005"), (str(fifo), "F001")]

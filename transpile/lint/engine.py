@@ -22,6 +22,8 @@ from .suppression import apply as apply_suppressions
 # The other side of each format: where lint dry-runs the conversion.
 COUNTERPART = {"kestra": "prefect", "prefect": "kestra"}
 _MAX_IMPORTED = 200  # modules read besides the linted files, per run
+# Larger files are left to the readers, which refuse them (F005) without reading them whole.
+_MAX_LINTED_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -54,10 +56,12 @@ def lint_paths(paths: list[Path], config: Config, *, use_cache: bool = True) -> 
     raw: dict[str, list[Finding]] = {}
     for item in files:
         try:
-            data = item.path.read_bytes()
+            data = _read_bounded(item.path)
         except OSError as error:
             problems.append(_problem("F001", item.path, what=str(item.path), reason=error.strerror))
             item.readable = False
+            continue
+        if data is None:  # past every reader's limit: the reader says so (F005), uncached
             continue
         item.text = data.decode("utf-8", errors="replace")
         item.key = cache.key(
@@ -70,7 +74,7 @@ def lint_paths(paths: list[Path], config: Config, *, use_cache: bool = True) -> 
     for item in files:
         if item.findings is None:
             continue
-        if not item.cached:
+        if not item.cached and item.key:
             cache.put(item.key, item.findings)
         found = apply_suppressions(list(item.findings), item.text, item.path.suffix, str(item.path))
         raw[str(item.path)] = found
@@ -114,6 +118,9 @@ def _expand(paths: list[Path], config: Config) -> tuple[list[_File], list[Findin
         if not path.exists():
             problems.append(_problem("F001", path, what="input", reason="no such file"))
             continue
+        if not path.is_file():  # a FIFO would block; a device is no flow
+            problems.append(_problem("F001", path, what="input", reason="not a regular file"))
+            continue
         fmt = format_of(path)
         if fmt is None or not fmt.can_read:
             known = ", ".join(n for n, f in FORMATS.items() if f.can_read)
@@ -155,12 +162,25 @@ def _project_root(path: Path, config: Config) -> Path:
     return folder
 
 
+def _read_bounded(path: Path) -> bytes | None:
+    """A file's bytes, or None when it is larger than any reader accepts."""
+    with open(path, "rb") as handle:
+        data = handle.read(_MAX_LINTED_BYTES + 1)
+    return None if len(data) > _MAX_LINTED_BYTES else data
+
+
 def _imported_content(item: _File) -> list[bytes]:
     """The bytes of the project modules a Python file imports (directly or not): they
     change what the file's flows mean, so they are part of its cache key."""
     if item.fmt.name != "prefect":
         return []
-    return [p.read_bytes() for p in imported_modules(item.path, item.root, item.text)]
+    found = []
+    for module in imported_modules(item.path, item.root, item.text):
+        try:
+            found.append(_read_bounded(module) or b"<too large>")
+        except OSError:
+            found.append(b"<unreadable>")
+    return found
 
 
 def imported_modules(path: Path, root: Path, text: str | None = None) -> list[Path]:
@@ -182,7 +202,10 @@ def imported_modules(path: Path, root: Path, text: str | None = None) -> list[Pa
 
 def _import_candidates(path: Path, root: Path, text: str | None) -> list[Path]:
     try:
-        tree = ast.parse(text if text is not None else path.read_bytes())
+        source = text if text is not None else _read_bounded(path)
+        if source is None or len(source) > _MAX_LINTED_BYTES:
+            return []
+        tree = ast.parse(source)
     except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
         return []
     names: list[tuple[int, str]] = []

@@ -63,6 +63,8 @@ def apply(findings: list[Finding], text: str, suffix: str, path: str) -> list[Fi
     kept = []
     for finding in findings:
         hiding = next((s for s in suppressions if s.covers(finding)), None)
+        if finding.file != path:  # a finding in another file (a prefect.yaml) is not hidden
+            hiding = None
         if hiding is None or finding.code.startswith("L"):
             kept.append(finding)
         else:
