@@ -116,3 +116,12 @@ def test_header_round_trips_and_hostile_names_cannot_break_out():
     line = header_text(hostile, "0123456789abcdef", None)
     assert "\n" not in line and "\r" not in line and "\u2028" not in line
     assert printable(hostile) in line
+
+
+def test_a_header_naming_a_fifo_does_not_block(tmp_path: Path):
+    os.mkfifo(tmp_path / "source.py")
+    generated = tmp_path / "flow.yaml"
+    header = header_text("source.py", "0123456789abcdef", ".")
+    generated.write_text(f"# {header}\nid: x\nnamespace: n\ntasks: []\n", encoding="utf-8")
+    code, out, _ = invoke("check", "flow.yaml", cwd=tmp_path)
+    assert code == 2 and "F001" in out  # an input that cannot be read

@@ -78,6 +78,8 @@ def _staleness(pair: Pair) -> Finding | None:
     if pair.source is None or pair.provenance.digest is None:
         return None  # written without a recorded source: nothing to compare
     try:
+        if pair.source.exists() and not pair.source.is_file():  # a FIFO would block
+            return _finding("F001", pair.source, what=str(pair.source), reason="not a file")
         data = pair.source.read_bytes()
     except FileNotFoundError:
         return _finding("L102", pair.generated, source=pair.provenance.source)
