@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 
 CATALOGUE: dict[str, Code] = {}
 
+# The groups of the catalogue, by code prefix (the sections below, in order).
+GROUPS = {
+    "F": "Files and project",
+    "K1": "Kestra reader",
+    "K2": "Kestra writer",
+    "P1": "Prefect reader",
+    "P2": "Prefect writer",
+    "D": "Deployments and schedules",
+    "T": "IR passes",
+    "X": "Expressions",
+    "G": "Step graph",
+    "L": "Lint and check",
+}
+
 
 @dataclass(frozen=True)
 class Code:

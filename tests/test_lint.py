@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from transpile.cli import app
 from transpile.lint.config import Config, ConfigError, load_config, parse_table
 from transpile.lint.engine import lint_paths
+from transpile.lint.finding import Finding
+from transpile.lint.formats import github
 from transpile.lint.suppression import find_suppressions
 
 from .conftest import ROOT
@@ -256,6 +258,11 @@ def test_github_annotations_escape_messages(repo: Path):
     lines = out.splitlines()
     assert lines and all(line.startswith("::warning file=") for line in lines)
     assert all("\n" not in line and "::" in line[2:] for line in lines)
+    # a message that would end the command and forge another one stays one annotation
+    forged = Finding("a,b:c.py", 2, 3, "P101", "error", "x\n::error file=evil::%0A")
+    (line,) = github([forged]).splitlines()
+    properties = "file=a%2Cb%3Ac.py,line=2,col=3,title=flowbridge P101"
+    assert line == f"::error {properties}::P101 x%0A::error file=evil::%250A"
 
 
 def test_statistics_counts_by_code(repo: Path):

@@ -26,6 +26,7 @@ class Format:
     one_file_per_flow: bool = False  # a source file may hold several flows, written apart
     output_stem: str | None = None  # (stem) -> stem: how an output file's name must be spelled
     project_writer: str | None = None  # (modules, project) -> files beside a directory's output
+    counterpart: str | None = None  # the other side: where lint dry-runs a conversion
 
     def _resolve(self, target: str | None, what: str) -> Callable[..., Any]:
         if target is None:
@@ -80,6 +81,7 @@ FORMATS: dict[str, Format] = {
         reader="transpile.kestra.reader:read_kestra_file",
         writer="transpile.kestra.writer:write_kestra",
         claims="transpile.kestra.claims:looks_like_flow",
+        counterpart="prefect",
     ),
     "prefect": Format(
         name="prefect",
@@ -91,6 +93,7 @@ FORMATS: dict[str, Format] = {
         one_file_per_flow=True,
         output_stem="transpile.prefect.names:module_name",
         project_writer="transpile.prefect.project_files:project_files",
+        counterpart="kestra",
     ),
 }
 

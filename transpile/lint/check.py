@@ -50,7 +50,9 @@ def check_paths(paths: list[Path], config: Config) -> CheckResult:
         if path.is_dir():
             generated.update(_walk(path))
         elif not path.exists():
-            result.findings.append(_finding("F001", path, what="input", reason="no such file"))
+            result.findings.append(
+                Finding.of_code("F001", str(path), what="input", reason="no such file")
+            )
         else:
             provenance = read_provenance(path)
             if provenance is not None:
@@ -79,18 +81,22 @@ def _staleness(pair: Pair) -> Finding | None:
         return None  # written without a recorded source: nothing to compare
     try:
         if pair.source.exists() and not pair.source.is_file():  # a FIFO would block
-            return _finding("F001", pair.source, what=str(pair.source), reason="not a file")
+            return Finding.of_code(
+                "F001", str(pair.source), what=str(pair.source), reason="not a file"
+            )
         data = pair.source.read_bytes()
     except FileNotFoundError:
-        return _finding("L102", pair.generated, source=pair.provenance.source)
+        return Finding.of_code("L102", str(pair.generated), source=pair.provenance.source)
     except OSError as error:
-        return _finding("F001", pair.source, what=str(pair.source), reason=error.strerror)
+        return Finding.of_code(
+            "F001", str(pair.source), what=str(pair.source), reason=error.strerror
+        )
     current = content_digest(data)
     if current == pair.provenance.digest:
         return None
-    return _finding(
+    return Finding.of_code(
         "L101",
-        pair.generated,
+        str(pair.generated),
         source=pair.provenance.source,
         recorded=pair.provenance.digest,
         current=current,
@@ -127,13 +133,6 @@ def _real(path: Path) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):
         return path.absolute()
-
-
-def _finding(code: str, path: Path, **fields: object) -> Finding:
-    from ir.codes import CATALOGUE
-
-    entry = CATALOGUE[code]
-    return Finding(str(path), 1, 1, code, entry.severity.value, entry.message.format(**fields))
 
 
 def regenerate(pair: Pair, config: Config, plans: dict | None = None) -> str | None:

@@ -19,8 +19,6 @@ from .finding import Finding
 from .selection import Selection
 from .suppression import apply as apply_suppressions
 
-# The other side of each format: where lint dry-runs the conversion.
-COUNTERPART = {"kestra": "prefect", "prefect": "kestra"}
 _MAX_IMPORTED = 200  # modules read besides the linted files, per run
 # Larger files are left to the readers, which refuse them (F005) without reading them whole.
 _MAX_LINTED_BYTES = 2 * 1024 * 1024
@@ -58,7 +56,9 @@ def lint_paths(paths: list[Path], config: Config, *, use_cache: bool = True) -> 
         try:
             data = _read_bounded(item.path)
         except OSError as error:
-            problems.append(_problem("F001", item.path, what=str(item.path), reason=error.strerror))
+            problems.append(
+                Finding.of_code("F001", str(item.path), what=str(item.path), reason=error.strerror)
+            )
             item.readable = False
             continue
         if data is None:  # past every reader's limit: the reader says so (F005), uncached
@@ -90,13 +90,6 @@ def _context(item: _File, config: Config) -> tuple[str, ...]:
     return (item.fmt.name, str(item.root), repr(config.digest_fields))
 
 
-def _problem(code: str, path: Path, **fields: object) -> Finding:
-    from ir.codes import CATALOGUE
-
-    entry = CATALOGUE[code]
-    return Finding(str(path), 1, 1, code, entry.severity.value, entry.message.format(**fields))
-
-
 def _expand(paths: list[Path], config: Config) -> tuple[list[_File], list[Finding]]:
     """The files to lint, each with the root its Python imports are resolved from."""
     files: list[_File] = []
@@ -116,15 +109,19 @@ def _expand(paths: list[Path], config: Config) -> tuple[list[_File], list[Findin
                         files.append(_File(member, path, FORMATS[name]))
             continue
         if not path.exists():
-            problems.append(_problem("F001", path, what="input", reason="no such file"))
+            problems.append(Finding.of_code("F001", str(path), what="input", reason="no such file"))
             continue
         if not path.is_file():  # a FIFO would block; a device is no flow
-            problems.append(_problem("F001", path, what="input", reason="not a regular file"))
+            problems.append(
+                Finding.of_code("F001", str(path), what="input", reason="not a regular file")
+            )
             continue
         fmt = format_of(path)
         if fmt is None or not fmt.can_read:
             known = ", ".join(n for n, f in FORMATS.items() if f.can_read)
-            problems.append(_problem("F007", path, name=path.suffix or path.name, known=known))
+            problems.append(
+                Finding.of_code("F007", str(path), name=path.suffix or path.name, known=known)
+            )
             continue
         if not fmt.claims_file(path):
             continue  # a CI workflow or tool config that pre-commit passed along
@@ -266,7 +263,7 @@ def _findings(item: _File, result) -> list[Finding]:
     from ..result import WriteContext
 
     diagnostics = list(result.diagnostics)
-    target = FORMATS[COUNTERPART[item.fmt.name]]
+    target = FORMATS[item.fmt.counterpart]
     if result.flows and not any(d.is_error for d in diagnostics):
         groups = [[f] for f in result.flows] if item.fmt.one_file_per_flow else [result.flows]
         for flows in groups:

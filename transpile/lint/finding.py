@@ -35,6 +35,16 @@ class Finding:
             fidelity=diagnostic.fidelity.value if diagnostic.fidelity is not None else None,
         )
 
+    @classmethod
+    def of_code(cls, which: str, file: str, line: int = 1, col: int = 1, /, **fields: object):
+        """A finding of a catalogue code (its default severity, its message filled with
+        ``fields``), for problems lint and check find themselves."""
+        from ir.codes import CATALOGUE
+
+        entry = CATALOGUE[which]
+        message = entry.message.format(**fields)
+        return cls(file, line, col, which, entry.severity.value, message)
+
     def render(self) -> str:
         """``path:line:col: CODE message`` (with the hint in brackets)."""
         text = f"{self.file}:{self.line}:{self.col}: {self.code} {self.message}"

@@ -14,23 +14,11 @@ import re
 import sys
 from pathlib import Path
 
-from ir.codes import CATALOGUE, Code
+from ir.codes import CATALOGUE, GROUPS, Code
 
 _FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
 _LANGUAGE = {".py": "python", ".yaml": "yaml", ".txt": "console"}
-_GROUPS = {
-    "F": "Files and project",
-    "K1": "Kestra reader",
-    "K2": "Kestra writer",
-    "P1": "Prefect reader",
-    "P2": "Prefect writer",
-    "D": "Deployments and schedules",
-    "T": "IR passes",
-    "X": "Expressions",
-    "G": "Step graph",
-    "L": "Lint and check",
-}
 
 
 def examples_folder() -> Path:
@@ -48,7 +36,7 @@ def example(code: str, kind: str) -> Path | None:
 
 
 def group_of(code: str) -> str:
-    return next(name for prefix, name in _GROUPS.items() if code.startswith(prefix))
+    return next(name for prefix, name in GROUPS.items() if code.startswith(prefix))
 
 
 def render_rule(entry: Code) -> str:

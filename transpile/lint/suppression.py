@@ -72,23 +72,15 @@ def apply(findings: list[Finding], text: str, suffix: str, path: str) -> list[Fi
     for s in suppressions:
         unknown = [c for c in s.codes if c not in CATALOGUE]
         for code in unknown:
-            kept.append(_finding("L002", path, s, code=code))
+            kept.append(Finding.of_code("L002", path, s.line, s.col + 1, code=code))
         unused = [c for c in s.codes if c in CATALOGUE and c not in s.used]
         if unused or (not s.codes and not s.used):
-            kept.append(_finding("L001", path, s, codes=", ".join(unused) or "every code"))
+            kept.append(
+                Finding.of_code(
+                    "L001", path, s.line, s.col + 1, codes=", ".join(unused) or "every code"
+                )
+            )
     return kept
-
-
-def _finding(which: str, path: str, s: Suppression, **fields: str) -> Finding:
-    entry = CATALOGUE[which]
-    return Finding(
-        file=path,
-        line=s.line,
-        col=s.col + 1,
-        code=which,
-        severity=entry.severity.value,
-        message=entry.message.format(**fields),
-    )
 
 
 def _next_code_line(lines: list[str], line: int) -> int:
