@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..provenance import Provenance, read_provenance
 from ..result import content_digest
-from .config import Config
+from .config import Config, enclosing_folder
 from .finding import Finding
 
 GENERATED_SUFFIXES = (".py", ".yaml", ".yml")
@@ -121,10 +121,9 @@ def _search_root(sources: list[Path], config: Config) -> Path:
     """Where the counterparts of sources are looked for: the repository holding the first
     source (its folder with ``.git``), else the configured project, else the working
     directory."""
-    folder = _real(sources[0]).parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
+    repository = enclosing_folder(_real(sources[0]).parent, (".git",))
+    if repository is not None:
+        return repository
     return config.root if config.source is not None else Path.cwd()
 
 

@@ -90,6 +90,16 @@ _KEYS = {
 }
 
 
+def enclosing_folder(folder: Path, marks: tuple[str, ...]) -> Path | None:
+    """The nearest folder at or above ``folder`` (resolved) that holds one of ``marks``
+    (``.git``, ``pyproject.toml``), if any."""
+    folder = folder.resolve()
+    return next(
+        (f for f in (folder, *folder.parents) if any((f / mark).exists() for mark in marks)),
+        None,
+    )
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.flowbridge]``
     table, stopping at a repository's root (a folder holding ``.git``)."""

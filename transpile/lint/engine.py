@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..registry import FORMATS, Format, format_of
 from .cache import LintCache
-from .config import Config
+from .config import Config, enclosing_folder
 from .finding import Finding
 from .selection import Selection
 from .suppression import apply as apply_suppressions
@@ -153,10 +153,7 @@ def _project_root(path: Path, config: Config) -> Path:
     if config.source is not None:
         return config.root
     folder = path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists() or (candidate / "pyproject.toml").is_file():
-            return candidate
-    return folder
+    return enclosing_folder(folder, (".git", "pyproject.toml")) or folder
 
 
 def _read_bounded(path: Path) -> bytes | None:
