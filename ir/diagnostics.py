@@ -3,16 +3,12 @@ whose code is defined once in :mod:`ir.codes`."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from .base import Span
+from .base import Record, Span
 from .severity import Fidelity, Severity
 
 
-class Diagnostic(BaseModel):
+class Diagnostic(Record):
     """One finding, rendered as ``path:line:col: CODE message``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str
     severity: Severity

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar
 from typing import Literal as _L
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, Tagged, field
 
 Scalar = bool | int | float | str | None
 
@@ -250,16 +248,16 @@ class Interpolation(Node):
     kind: _L["interpolation"] = "interpolation"
     _provenance: ClassVar[frozenset[str]] = frozenset({"span", "explicit", "spelled", "source"})
     expr: Expr
-    source: str | None = Field(default=None, exclude=True, repr=False)
+    source: str | None = field(default=None, exclude=True, repr=False)
 
     def replace(self, **changes: Any) -> Interpolation:
         """A copy with changes; a changed expression no longer matches the text read."""
         if "expr" in changes and "source" not in changes:
             changes["source"] = None
-        return self.model_copy(update=changes)
+        return super().replace(**changes)
 
 
-TemplatePart = Annotated[str | Interpolation | Raw, Field(union_mode="left_to_right")]
+TemplatePart = str | Interpolation | Raw
 
 
 class Template(Node):
@@ -297,30 +295,10 @@ Expr = Annotated[
     | Conditional
     | Raw
     | Template,
-    Field(discriminator="kind"),
+    Tagged("kind"),
 ]
 
 EXPR_TYPES: tuple[type[Node], ...] = typing.get_args(typing.get_args(Expr)[0])
-
-for _model in (
-    ListValue,
-    MapEntry,
-    MapValue,
-    Attr,
-    Index,
-    Keyword,
-    Call,
-    Filter,
-    BinOp,
-    Compare,
-    Not,
-    Negate,
-    Test,
-    Conditional,
-    Interpolation,
-    Template,
-):
-    _model.model_rebuild()
 
 
 def children(expr: Node) -> Iterator[Node]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, field
 from .expressions import Expr
 from .parameters import Parameter
 from .policies import ConcurrencyPolicy, RetryPolicy
@@ -21,7 +19,7 @@ class FlowOutput(Node):
     value: Expr
     type: str | None = None
     description: str | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Flow(Node):
@@ -31,9 +29,9 @@ class Flow(Node):
     id: str
     namespace: str | None = None
     description: str | None = None
-    labels: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
-    variables: dict[str, Expr] = Field(default_factory=dict)
+    variables: dict[str, Expr] = field(default_factory=dict)
     steps: tuple[Step, ...] = ()
     on_failure: tuple[Step, ...] = ()
     finally_steps: tuple[Step, ...] = ()
@@ -42,7 +40,7 @@ class Flow(Node):
     retry: RetryPolicy | None = None
     outputs: tuple[FlowOutput, ...] = ()
     disabled: bool = False
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def all_steps(self):
         """Every step of the flow (main, error and finally handlers), parents first."""

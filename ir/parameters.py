@@ -5,9 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, field
 from .expressions import Expr
 
 
@@ -48,4 +46,4 @@ class Parameter(Node):
     required: bool = True
     values: tuple[str, ...] | None = None
     item_type: ParamType | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -6,9 +6,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, field
 
 
 class RetryKind(str, Enum):
@@ -33,7 +31,7 @@ class RetryPolicy(Node):
     jitter: float | None = None
     delays: tuple[timedelta, ...] = ()
     max_duration: timedelta | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def retries(self) -> int | None:
@@ -47,7 +45,7 @@ class CachePolicy(Node):
     enabled: bool = True
     ttl: timedelta | None = None
     key: str | None = None  # a named policy (e.g. "inputs") when the side has one
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class ConcurrencyBehavior(str, Enum):
@@ -63,4 +61,4 @@ class ConcurrencyPolicy(Node):
 
     limit: int
     behavior: ConcurrencyBehavior | None = None
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)

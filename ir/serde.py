@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import TypeAdapter
 
+from .base import Record
 from .flow import Flow
 
 IR_VERSION = "1.0"
 
 
-class IRDocument(BaseModel):
+class IRDocument(Record):
     """The serialised form: the IR version and one flow."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    ir_version: str = IR_VERSION
+    ir_version: str  # required, so that it is always written
     flow: Flow
+
+
+@cache
+def _adapter() -> TypeAdapter[IRDocument]:
+    return TypeAdapter(IRDocument)
 
 
 class IRVersionError(ValueError):
@@ -27,7 +32,9 @@ class IRVersionError(ValueError):
 
 def dump_flow(flow: Flow, *, indent: int | None = 2) -> str:
     """The flow as JSON text (deterministic: fields in model order)."""
-    return IRDocument(flow=flow).model_dump_json(indent=indent)
+    return (
+        _adapter().dump_json(IRDocument(ir_version=IR_VERSION, flow=flow), indent=indent).decode()
+    )
 
 
 def load_flow(text: str | bytes) -> Flow:
@@ -36,12 +43,12 @@ def load_flow(text: str | bytes) -> Flow:
     version = str(data.get("ir_version", "")) if isinstance(data, dict) else ""
     if version.split(".")[0] != IR_VERSION.split(".")[0]:
         raise IRVersionError(f"IR version {version or '?'} is not supported (need {IR_VERSION})")
-    return IRDocument.model_validate(data).flow
+    return _adapter().validate_python(data).flow
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of :class:`IRDocument`."""
-    schema = IRDocument.model_json_schema()
+    schema = _adapter().json_schema()
     schema["$id"] = f"https://flowbridge.dev/ir/{IR_VERSION}/schema.json"
     return schema
 

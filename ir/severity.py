@@ -1,5 +1,5 @@
 """How bad a finding is and how faithfully a construct crosses over: plain enums, kept apart
-from the pydantic models so that the diagnostic catalogue loads without them."""
+from the IR nodes so that the diagnostic catalogue loads without them."""
 
 from __future__ import annotations
 

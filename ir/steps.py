@@ -11,9 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from typing import Literal as _L
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, Tagged, field
 from .expressions import Expr
 from .policies import CachePolicy, RetryPolicy
 
@@ -26,7 +24,7 @@ class PythonFunction(Node):
     kind: _L["python_function"] = "python_function"
     function: str
     source: str
-    arguments: dict[str, Expr] = Field(default_factory=dict)
+    arguments: dict[str, Expr] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
 
 
@@ -137,7 +135,7 @@ class PluginCall(Node):
 
     kind: _L["plugin_call"] = "plugin_call"
     type: str
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 Action = Annotated[
@@ -154,7 +152,7 @@ Action = Annotated[
     | KVSet
     | KVGet
     | PluginCall,
-    Field(discriminator="kind"),
+    Tagged("kind"),
 ]
 
 
@@ -174,7 +172,7 @@ class StepBase(Node):
     cache: CachePolicy | None = None
     tags: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class TaskStep(StepBase):
@@ -309,7 +307,7 @@ Step = Annotated[
     | WorkingDirectory
     | Pause
     | AllowFailure,
-    Field(discriminator="kind"),
+    Tagged("kind"),
 ]
 
 STEP_TYPES = (
@@ -341,9 +339,6 @@ ACTION_TYPES = (
     KVGet,
     PluginCall,
 )
-
-for _model in (ControlStep, Case, *STEP_TYPES):
-    _model.model_rebuild()
 
 
 def child_blocks(step: Node) -> list[tuple[str, tuple[Step, ...]]]:

@@ -6,9 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from typing import Literal as _L
 
-from pydantic import Field
-
-from .base import Node
+from .base import Node, Tagged, field
 from .expressions import Expr
 
 
@@ -18,7 +16,7 @@ class TriggerBase(Node):
     id: str
     description: str | None = None
     disabled: bool = False
-    extras: dict[str, Any] = Field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Schedule(TriggerBase):
@@ -63,8 +61,8 @@ class PluginTrigger(TriggerBase):
 
     kind: _L["plugin_trigger"] = "plugin_trigger"
     type: str
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
-Trigger = Annotated[Schedule | Webhook | FlowRun | PluginTrigger, Field(discriminator="kind")]
+Trigger = Annotated[Schedule | Webhook | FlowRun | PluginTrigger, Tagged("kind")]
 TRIGGER_TYPES = (Schedule, Webhook, FlowRun, PluginTrigger)

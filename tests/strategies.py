@@ -309,9 +309,7 @@ def steps(depth: int = 2) -> st.SearchStrategy:
 
 def _dag(children: list) -> st.SearchStrategy:
     ids = [c.id for c in children]
-    linked = [
-        c.model_copy(update={"depends_on": tuple(ids[:i][-1:])}) for i, c in enumerate(children)
-    ]
+    linked = [c.replace(depends_on=tuple(ids[:i][-1:])) for i, c in enumerate(children)]
     return st.builds(Dag, steps=st.just(tuple(linked)), **_options())
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
-from pydantic import ValidationError
 
 from ir.base import Span
 from ir.expressions import Interpolation, Literal, Param, TaskOutput, Template
@@ -35,7 +34,7 @@ def test_spans_and_provenance_do_not_take_part_in_equality():
 
 def test_nodes_are_frozen():
     step = log("t")
-    with pytest.raises(ValidationError):
+    with pytest.raises(AttributeError):
         step.id = "u"  # type: ignore[misc]
     assert step.replace(id="u").id == "u" and step.id == "t"
 
@@ -128,3 +127,74 @@ def test_retry_counts_attempts_not_retries():
     from ir.policies import RetryPolicy
 
     assert RetryPolicy(max_attempts=4, interval=timedelta(seconds=10)).retries == 3
+
+
+# --- records: construction normalises like a validating model, and stays cheap ---------------
+
+
+def test_construction_normalises_the_shapes_readers_hand_in():
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarfloat import ScalarFloat
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    from ir.parameters import Parameter, ParamType
+    from ir.policies import RetryKind, RetryPolicy
+
+    step = log("t", depends_on=CommentedSeq(["a", LiteralScalarString("b")]))
+    assert step.depends_on == ("a", "b") and type(step.depends_on) is tuple
+    assert type(step.depends_on[1]) is str
+    flow = Flow(id=LiteralScalarString("f"), labels=CommentedMap(team="data"))
+    assert type(flow.id) is str and type(flow.labels) is dict
+    assert type(Literal(value=ScalarFloat(1.5)).value) is float
+    assert Parameter(name="p", type="int").type is ParamType.INT
+    assert RetryPolicy(kind="exponential").kind is RetryKind.EXPONENTIAL
+    assert Parameter(name="p", item_type=None).item_type is None
+
+
+def test_wrong_fields_are_refused_with_the_field_named():
+    from ir.base import FieldError
+    from ir.parameters import Parameter
+
+    with pytest.raises(FieldError, match="missing field 'id'"):
+        TaskStep(action=Log(message=Literal(value="x")))  # type: ignore[call-arg]
+    with pytest.raises(FieldError, match="unknown field.*colour"):
+        log("t", colour="red")
+    with pytest.raises(FieldError, match="Parameter.type"):
+        Parameter(name="p", type="no-such-type")
+    with pytest.raises(FieldError, match="unknown field"):
+        log("t").replace(colour="red")
+
+
+def test_records_copy_and_pickle_as_values():
+    import copy
+    import pickle
+
+    step = log("t", span=Span(file="a.yaml", line=1, col=1), tags=("x",))
+    for clone in (copy.copy(step), copy.deepcopy(step), pickle.loads(pickle.dumps(step))):
+        assert clone == step and clone.span == step.span and clone is not step
+    assert repr(log("t")).startswith("TaskStep(id='t'") and "span" not in repr(step)
+
+
+def test_loading_validates_what_construction_trusts():
+    """JSON is checked by pydantic against the same fields: a wrong type is refused."""
+    text = dump_flow(Flow(id="f", steps=(log("t"),)))
+    with pytest.raises(ValueError):
+        load_flow(text.replace('"id": "t"', '"id": 5'))
+    with pytest.raises(ValueError):
+        load_flow(text.replace('"kind": "log"', '"kind": "nope"'))
+
+
+def test_reading_the_ir_does_not_load_pydantic():
+    """Every command builds IR nodes; only serialising them needs pydantic."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ir.flow, ir.steps, ir.diagnostics;"
+        "ir.flow.Flow(id='f');"
+        "print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False"

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from ruamel.yaml.comments import (
     CommentedMap,
     CommentedOrderedMap,
@@ -26,7 +25,7 @@ from ruamel.yaml.comments import (
 
 from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
 from ir import codes
-from ir.base import Span
+from ir.base import FieldError, Span, fields_of
 from ir.diagnostics import Diagnostic
 from ir.expressions import Expr, Literal
 from ir.flow import Flow, FlowOutput
@@ -34,6 +33,7 @@ from ir.graph import build_graph
 from ir.parameters import Parameter, ParamType
 from ir.policies import CachePolicy, ConcurrencyBehavior, ConcurrencyPolicy, RetryKind, RetryPolicy
 from ir.steps import (
+    ACTION_TYPES,
     STEP_TYPES,
     Case,
     ControlStep,
@@ -53,12 +53,9 @@ from .values import from_yaml_value, parse_duration, plain
 # System labels a flow may set itself; Kestra rejects any other "system." label.
 USER_SYSTEM_LABELS = frozenset({"system.readOnly", "system.correlationId"})
 
-_STEP_KINDS = {cls.model_fields["kind"].default: cls for cls in STEP_TYPES}
-_ACTION_KINDS = {
-    cls.model_fields["kind"].default: cls
-    for cls in TaskStep.model_fields["action"].annotation.__args__  # type: ignore[union-attr]
-}
-_TRIGGER_KINDS = {cls.model_fields["kind"].default: cls for cls in TRIGGER_TYPES}
+_STEP_KINDS = {fields_of(cls)["kind"].default: cls for cls in STEP_TYPES}
+_ACTION_KINDS = {fields_of(cls)["kind"].default: cls for cls in ACTION_TYPES}
+_TRIGGER_KINDS = {fields_of(cls)["kind"].default: cls for cls in TRIGGER_TYPES}
 
 Path_ = tuple[str | int, ...]
 
@@ -177,7 +174,7 @@ class _Lowering:
                 where = self.span((*path, new), True)
                 if key in original:
                     line, col = original[key][0] + 1, original[key][1] + 1
-                    where = where.model_copy(update={"line": line, "col": col})
+                    where = where.replace(line=line, col=col)
                 self.diagnostics.append(codes.K101.at(where, key=new))
                 continue
             OrderedDict.__setitem__(node, new, value)
@@ -665,12 +662,12 @@ class _Lowering:
                 span=span,
                 explicit=frozenset(explicit | node_explicit),
             )
-        except ValidationError as error:  # a shape the catalogue did not foresee: carry it
+        except FieldError as error:  # a shape the catalogue did not foresee: carry it
             self.report(
                 codes.K118,
                 path,
                 what=entry.type_name,
-                value=_short(error.errors()[0].get("msg", "invalid")),
+                value=_short(str(error)),
             )
             return None
 
@@ -694,9 +691,7 @@ class _Lowering:
             if step is not None:
                 explicit = set(step.explicit) | ({"depends_on"} if depends is not None else set())
                 steps.append(
-                    step.model_copy(
-                        update={"depends_on": tuple(depends or ()), "explicit": frozenset(explicit)}
-                    )
+                    step.replace(depends_on=tuple(depends or ()), explicit=frozenset(explicit))
                 )
         return tuple(steps)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from grammars.kestra import Catalogue, PropSpec, TypeEntry, catalogue
 from ir import codes
-from ir.base import Node
+from ir.base import Node, fields_of
 from ir.diagnostics import Diagnostic
 from ir.expressions import Literal
 from ir.flow import Flow
@@ -104,7 +104,7 @@ def _duration(node: Node, field: str, value: timedelta) -> str:
 def _keep(node: Node, field: str) -> bool:
     """Write ``field``: it differs from its default, or the source spelled it out."""
     value = getattr(node, field)
-    default = type(node).model_fields[field].get_default(call_default_factory=True)
+    default = fields_of(node)[field].default_value()
     return value != default or field in node.explicit
 
 
@@ -149,9 +149,9 @@ class _Writer:
     ) -> None:
         """Write the fields of ``node`` named in ``specs`` (defaults only when explicit)."""
         explicit = node.explicit if explicit is None else explicit
-        fields = type(node).model_fields
+        declared = fields_of(node)
         for key, spec in specs.items():
-            if spec.field is None or spec.field not in fields:
+            if spec.field is None or spec.field not in declared:
                 continue
             value = getattr(node, spec.field)
             if not _keep(node, spec.field) and spec.field not in explicit:

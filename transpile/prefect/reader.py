@@ -1301,9 +1301,7 @@ class _FlowLowering:
             if value is _NO:
                 fields["default"] = self.raw(param.default)
             elif value is not None:
-                fields["default"] = _data(value).model_copy(
-                    update={"span": self.span(param.default)}
-                )
+                fields["default"] = _data(value).replace(span=self.span(param.default))
         fields["required"] = required
         return Parameter(**fields)
 
@@ -2007,7 +2005,7 @@ class _FlowLowering:
         if result is None:
             result = self.raw(node)
         if result.span is None:
-            result = result.model_copy(update={"span": self.span(node)})
+            result = result.replace(span=self.span(node))
         return result
 
     def e_name(self, node: cst.Name, hint) -> Expr | None:
