@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .. import compiled
+
 HERE = Path(__file__).parent
 
 
@@ -101,9 +103,7 @@ def _entry(
 @lru_cache(maxsize=1)
 def catalogue() -> Catalogue:
     """The catalogue, parsed once."""
-    from ruamel.yaml import YAML
-
-    raw = YAML(typ="safe", pure=True).load((HERE / "catalogue.yaml").read_text(encoding="utf-8"))
+    raw = compiled.load(HERE / "catalogue.yaml")
     tasks = {name: _entry(name, spec) for name, spec in raw["tasks"].items()}
     scripts = raw["scripts"]
     shared = _props(scripts["shared"])

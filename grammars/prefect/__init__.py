@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .. import compiled
+
 HERE = Path(__file__).parent
 
 
@@ -82,9 +84,7 @@ def _options(table: dict[str, Any]) -> dict[str, OptionSpec]:
 @lru_cache(maxsize=1)
 def surface() -> Surface:
     """The surface, parsed once."""
-    from ruamel.yaml import YAML
-
-    raw = YAML(typ="safe", pure=True).load((HERE / "surface.yaml").read_text(encoding="utf-8"))
+    raw = compiled.load(HERE / "surface.yaml")
     sets = {
         key: frozenset(raw[key])
         for key in (

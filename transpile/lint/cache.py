@@ -37,7 +37,7 @@ def build_id() -> str:
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
                 for name in sorted(filenames):
-                    if name.endswith((".py", ".yaml", ".lark", ".tsv", ".txt")):
+                    if name.endswith((".py", ".yaml", ".json", ".lark", ".tsv", ".txt")):
                         stat = os.stat(os.path.join(dirpath, name))
                         digest.update(
                             f"{dirpath}/{name}:{stat.st_size}:{stat.st_mtime_ns};".encode()
