@@ -15,6 +15,6 @@ if (
 ):
     del sys.path[0]
 
-from .cli import main  # noqa: E402
+from .entry import main  # noqa: E402
 
 main()

@@ -1,10 +1,11 @@
 """The ``flowbridge`` command line: ``convert``, ``lint``, ``check``, ``explain`` and ``ir``.
 
-Exit codes, computed in :func:`exit_code` only: 0 clean; 1 findings (error-level diagnostics,
-warnings too under ``--strict``) or stale generated files; 2 usage, configuration or input
-error (a file that cannot be read at all); 3 internal error (a bug in flowbridge).
-Every command imports what it needs when it runs, so ``lint`` of one file does not pay for
-the writers it does not use.
+Exit codes are computed in :func:`transpile.outcome.exit_code` only: 0 clean; 1 findings
+(error-level diagnostics, warnings too under ``--strict``) or stale generated files; 2 usage,
+configuration or input error (a file that cannot be read at all); 3 internal error (a bug in
+flowbridge). Every command imports what it needs when it runs, so ``lint`` of one file does
+not pay for the writers it does not use. The console script is :mod:`transpile.entry`, which
+runs a plain ``lint`` without loading this application.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 
 from . import __version__
+from .lint.command import run_lint
+from .outcome import (  # noqa: F401 - EXIT_FINDINGS and EXIT_INTERNAL are part of this API
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    Outcome,
+    exit_code,
+    guarded,
+)
+from .outcome import severity as _severity
 
 app = typer.Typer(
     name="flowbridge",
@@ -27,42 +38,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-@dataclass
-class Outcome:
-    """What a command saw: diagnostics (IR diagnostics or lint findings: anything with a
-    ``code``, a ``severity`` and ``is_error``), and counts for the summary."""
-
-    diagnostics: list = field(default_factory=list)
-    files: int = 0
-    flows: int = 0
-    written: int = 0
-    usage_error: bool = False
-
-
-def exit_code(outcome: Outcome, *, strict: bool = False, exit_zero: bool = False) -> int:
-    """The one place that turns what happened into an exit code. ``strict`` makes warnings
-    fail; ``exit_zero`` reports findings without failing (input and usage errors still do)."""
-    from ir.codes import CATALOGUE
-
-    if outcome.usage_error or any(
-        CATALOGUE.get(d.code) is not None and CATALOGUE[d.code].unreadable and d.is_error
-        for d in outcome.diagnostics
-    ):
-        return EXIT_INPUT
-    if exit_zero:
-        return EXIT_OK
-    failing = ("error", "warning") if strict else ("error",)
-    if any(_severity(d) in failing for d in outcome.diagnostics):
-        return EXIT_FINDINGS
-    return EXIT_OK
-
-
-def _severity(diagnostic) -> str:
-    return getattr(diagnostic.severity, "value", diagnostic.severity)
 
 
 def _emit(outcome: Outcome, verbose: bool = True) -> None:
@@ -279,13 +254,6 @@ def _progress(hint: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def _code_list(values: list[str] | None) -> list[str] | None:
-    """Codes given as repeated and/or comma-separated options."""
-    if not values:
-        return None
-    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
-
-
 def _load_config(start: Path, explicit: Path | None, **flags):
     """The settings for a run: the project's file, then the flags. A bad configuration is a
     usage error (exit 2), reported as ``path:1:1: F008 ...``."""
@@ -294,8 +262,7 @@ def _load_config(start: Path, explicit: Path | None, **flags):
     try:
         return load_config(start, explicit).with_flags(**flags)
     except ConfigError as error:
-        where = error.source or "<command line>"
-        typer.echo(f"{where}:1:1: F008 invalid configuration: {error}", err=True)
+        typer.echo(error.render(), err=True)
         raise typer.Exit(EXIT_INPUT) from None
 
 
@@ -324,38 +291,20 @@ def lint(
 
     Each finding is ``path:line:col: CODE message``; ``flowbridge explain CODE`` says more.
     """
-    from .lint.engine import lint_paths
-    from .lint.formats import FORMATTERS
-    from .lint.formats import statistics as render_statistics
-
-    paths = list(paths or [Path(".")])
-    formatter = FORMATTERS.get(output_format)
-    if formatter is None:
-        known = ", ".join(FORMATTERS)
-        typer.echo(
-            f"flowbridge: error: unknown output format {output_format!r}; use {known}", err=True
+    raise typer.Exit(
+        run_lint(
+            paths,
+            output_format=output_format,
+            select=select,
+            ignore=ignore,
+            extend_select=extend_select,
+            exit_zero=exit_zero,
+            statistics=statistics,
+            strict=strict,
+            no_cache=no_cache,
+            config_file=config_file,
         )
-        raise typer.Exit(EXIT_INPUT)
-    config = _load_config(
-        paths[0],
-        config_file,
-        select=_code_list(select),
-        ignore=_code_list(ignore),
-        extend_select=_code_list(extend_select),
     )
-    result = lint_paths(paths, config, use_cache=not no_cache)
-    outcome = Outcome(diagnostics=result.findings, files=result.files)
-    sys.stdout.write(
-        render_statistics(result.findings) if statistics else formatter(result.findings)
-    )
-    if output_format == "text" and not statistics:
-        errors = sum(f.is_error for f in result.findings)
-        typer.echo(
-            f"flowbridge lint: {result.files} file(s), {errors} error(s), "
-            f"{len(result.findings) - errors} other finding(s)",
-            err=True,
-        )
-    raise typer.Exit(exit_code(outcome, strict=strict, exit_zero=exit_zero))
 
 
 @app.command()
@@ -457,19 +406,5 @@ def show_ir(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point; never lets a traceback reach the user."""
-    try:
-        app(args=argv, prog_name="flowbridge", standalone_mode=True)
-    except KeyboardInterrupt:
-        typer.echo("flowbridge: interrupted", err=True)
-        sys.exit(130)
-    except RecursionError:
-        typer.echo("flowbridge: error: input nested too deeply", err=True)
-        sys.exit(EXIT_INPUT)
-    except Exception as error:  # a bug: say so in one line instead of a traceback
-        typer.echo(
-            f"flowbridge: internal error: {type(error).__name__}: {error} "
-            "(please report it with the input that caused it)",
-            err=True,
-        )
-        sys.exit(EXIT_INTERNAL)
+    """Run the typer application; never lets a traceback reach the user."""
+    sys.exit(guarded(lambda: app(args=argv, prog_name="flowbridge", standalone_mode=True)))

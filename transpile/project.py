@@ -7,7 +7,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -210,6 +209,8 @@ def write_atomic(
         mode = _default_mode()
         if existing and not path.is_symlink():  # a link is replaced, its target left alone
             mode = path.stat().st_mode & 0o7777
+        import tempfile  # only writing needs it; readers share this module
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

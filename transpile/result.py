@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,16 +36,21 @@ class WriteContext:
     of the file being written, relative to the output root (``/``-separated), and ``siblings``
     maps ``(namespace, flow id)`` of every flow written in the same run to where it goes, so
     that a writer can turn a call of another converted flow into a direct call.
-    ``source_root`` lets ``flowbridge check`` find the source again from the output."""
+    ``source_root`` lets ``flowbridge check`` find the source again from the output.
+    ``dry_run`` asks for the diagnostics only (``flowbridge lint``): a writer may then leave
+    out the steps that only make the text (emitting, formatting) and return empty text."""
 
     source_name: str = "<input>"
     source_digest: str = ""
     output: str | None = None
     source_root: str | None = None  # the root read, relative to the output file's folder
     siblings: dict[tuple[str | None, str], Sibling] = field(default_factory=dict)
+    dry_run: bool = False
 
 
 def content_digest(data: bytes | str) -> str:
     """The short content hash that generated files carry of their source."""
+    import hashlib  # a dry run (lint) hashes nothing
+
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return hashlib.sha256(raw).hexdigest()[:16]

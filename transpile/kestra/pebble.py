@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ir.expressions import (
@@ -216,6 +215,8 @@ def _number(value: int | float) -> str:
         return str(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{value} has no Pebble literal")
+    from decimal import Decimal
+
     text = format(Decimal(repr(value)), "f")  # Pebble has no exponent notation
     return text if "." in text else text + ".0"
 

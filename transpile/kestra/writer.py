@@ -24,7 +24,6 @@ from ir.triggers import PluginTrigger, UpstreamFlow
 from transpile.provenance import header_text
 from transpile.result import WriteContext
 
-from .emit import emit_documents
 from .values import expr_to_text, format_duration, parse_duration, to_yaml_value
 
 FLOW_KEY_ORDER = (
@@ -68,6 +67,8 @@ def write_kestra(
         flow, found = for_kestra(flow)
         writer.diagnostics.extend(found)
         documents.append(writer.flow(flow))
+    if context is not None and context.dry_run:
+        return "", writer.diagnostics
     text = dump_yaml(documents)
     if context is not None and context.source_digest:
         header = header_text(context.source_name, context.source_digest, context.source_root)
@@ -85,11 +86,13 @@ def _label(value: Any) -> Any:
 
 def step_yaml(step: Step) -> str:
     """One step as the Kestra YAML of a task (what other writers quote when they carry it)."""
-    return emit_documents([_Writer(catalogue()).task(step)])
+    return dump_yaml([_Writer(catalogue()).task(step)])
 
 
 def dump_yaml(documents: list[Any]) -> str:
     """Serialise plain documents deterministically (see :mod:`transpile.kestra.emit`)."""
+    from .emit import emit_documents  # the emitter's patterns compile on first use
+
     return emit_documents(documents)
 
 

@@ -10,10 +10,8 @@ read or write it only costs time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +25,7 @@ _PACKAGES = ("ir", "transpile", "grammars")
 def build_id() -> str:
     """A digest of flowbridge's own files (names, sizes, modification times), so that
     upgrading or editing flowbridge invalidates every entry."""
+    import hashlib
     import importlib.util
 
     digest = hashlib.sha256()
@@ -58,7 +57,15 @@ class LintCache:
         configured = os.environ.get("FLOWBRIDGE_CACHE_DIR")
         return cls(Path(configured) if configured else root / CACHE_DIR_NAME)
 
+    @property
+    def enabled(self) -> bool:
+        """False for ``--no-cache``: nothing is looked up, keyed or stored."""
+        return self.folder is not None
+
     def key(self, *parts: bytes | str) -> str:
+        """The entry's key: a SHA-256 of flowbridge's build and every part, each length-prefixed."""
+        import hashlib
+
         digest = hashlib.sha256(build_id().encode())
         for part in parts:
             raw = part.encode("utf-8", "surrogateescape") if isinstance(part, str) else part
@@ -84,6 +91,8 @@ class LintCache:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 (self.folder / ".gitignore").write_text("# written by flowbridge\n*\n", "utf-8")
             target.parent.mkdir(exist_ok=True)
+            import tempfile  # only a run that writes its cache needs it
+
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump([f.as_dict() for f in findings], handle)

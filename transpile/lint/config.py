@@ -18,7 +18,6 @@ over the file. Everything here is plain data so that loading it costs almost not
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +39,10 @@ class ConfigError(ValueError):
     def __init__(self, reason: str, source: str | None = None) -> None:
         super().__init__(reason)
         self.source = source
+
+    def render(self) -> str:
+        """The one-line report every command prints (exit 2)."""
+        return f"{self.source or '<command line>'}:1:1: F008 invalid configuration: {self}"
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ _TYPE_NAMES = {str: "string", list: "list", dict: "table"}
 
 
 def _unknown(what: str, key: str, known: Any, where: str) -> str:
+    import difflib  # only a mistake needs it
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
     return f"unknown {what} {key!r} in {where}{hint}"

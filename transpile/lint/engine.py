@@ -64,12 +64,13 @@ def lint_paths(paths: list[Path], config: Config, *, use_cache: bool = True) -> 
         if data is None:  # past every reader's limit: the reader says so (F005), uncached
             continue
         item.text = data.decode("utf-8", errors="replace")
-        item.key = cache.key(
-            str(item.path), data, *_context(item, config), *_imported_content(item)
-        )
-        item.findings = cache.get(item.key)
-        item.cached = item.findings is not None
-        result.from_cache += item.cached
+        if cache.enabled:
+            item.key = cache.key(
+                str(item.path), data, *_context(item, config), *_imported_content(item)
+            )
+            item.findings = cache.get(item.key)
+            item.cached = item.findings is not None
+            result.from_cache += item.cached
     _read_missing([f for f in files if f.readable and not f.cached], config)
     for item in files:
         if item.findings is None:
@@ -186,8 +187,10 @@ def imported_modules(path: Path, root: Path, text: str | None = None) -> list[Pa
     while queue and len(found) < _MAX_IMPORTED:
         current, source = queue.pop()
         for candidate in _import_candidates(current, root, source):
+            if not candidate.is_file():  # most candidates do not exist: one stat, no resolve
+                continue
             real = candidate.resolve()
-            if real not in seen and candidate.is_file():
+            if real not in seen:
                 seen.add(real)
                 found.append(candidate)
                 queue.append((candidate, None))
@@ -265,7 +268,9 @@ def _findings(item: _File, result) -> list[Finding]:
         groups = [[f] for f in result.flows] if item.fmt.one_file_per_flow else [result.flows]
         for flows in groups:
             try:
-                _, found = target.write(flows, WriteContext(source_name=item.path.name))
+                _, found = target.write(
+                    flows, WriteContext(source_name=item.path.name, dry_run=True)
+                )
             except RecursionError:
                 found = [
                     codes.F005.at(

@@ -32,8 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -43,10 +42,12 @@ from ir.diagnostics import Diagnostic
 from ir.expressions import from_data
 from ir.triggers import FlowRun, Schedule, Trigger, UpstreamFlow
 
-from ..kestra.loader import Document, read_file
 from ..kestra.values import parse_duration, plain
 from .positions import Positions
 from .scope import dotted
+
+if TYPE_CHECKING:
+    from ..kestra.loader import Document
 
 __all__ = [
     "PREFECT_YAML_SCHEMA",
@@ -197,6 +198,8 @@ def deployments_from_prefect_yaml(
     schema: Path | None = PREFECT_YAML_SCHEMA,
 ) -> tuple[list[DeploymentInfo], list[Diagnostic]]:
     """Like :func:`triggers_from_prefect_yaml`, one record per deployment (with its tags)."""
+    from ..kestra.loader import read_file  # YAML is loaded only when there is a prefect.yaml
+
     documents, problems = read_file(path)
     if problems:
         return [], [_d103(p.span, p.message) for p in problems]
@@ -588,6 +591,8 @@ def _localise(
         if isinstance(key, str):
             return anchor.replace(tzinfo=None), key
         return anchor.astimezone(dt.timezone.utc).replace(tzinfo=None), None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -736,6 +741,8 @@ class _Static:
         zone = args.pop("tz", None) or args.pop("tzinfo", None)
         if not all(_is_number(args.get(k, 0)) for k in fields) or set(args) - set(fields):
             return _UNKNOWN
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             value = dt.datetime(**{k: int(v) for k, v in args.items()})
             if zone is not None:

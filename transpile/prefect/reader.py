@@ -16,7 +16,6 @@ import datetime as dt
 import io
 import math
 import re
-import tokenize
 import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -370,6 +369,8 @@ def _bad_literal(source: str, file: str | None) -> Diagnostic | None:
     """A P100 at the first string or number literal that no Python can evaluate (a bad
     escape, an integer past the digit limit), else None: CPython rejected the source, and
     libcst, which may accept it as newer syntax, evaluates such literals by CPython's rules."""
+    import tokenize  # only for a file CPython rejected
+
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type not in (tokenize.STRING, tokenize.NUMBER):

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import black
 import libcst as cst
 
 from grammars.prefect import surface
@@ -181,12 +180,7 @@ def write_prefect(
     items = [lift_python_tasks(f) for f in ([flows] if isinstance(flows, Flow) else flows)]
     writer = _ModuleWriter(context)
     module = writer.module(items, serve)
-    code = module.code
-    try:
-        code = _format(code)
-    except black.InvalidInput as exc:  # a bug: the module was built from nodes
-        raise AssertionError(f"generated code does not parse: {exc}") from exc
-    compile(code, context.source_name, "exec")  # the check: raises on a bug, never on input
+    code = "" if context.dry_run else _checked(_format(module.code), context.source_name)
     return PrefectModule(
         code=code,
         flow_functions=tuple(writer.flow_functions),
@@ -195,14 +189,24 @@ def write_prefect(
     )
 
 
-# black.format_str formats twice when its input changes, to settle magic trailing commas that
-# its first pass adds. One pass gives the same text for every flow of the Kestra corpus (whose
-# test checks that each output is stable under format_str) at half the cost.
-_format_once = getattr(black, "_format_str_once", black.format_str)
-
-
 def _format(code: str) -> str:
-    return _format_once(code, mode=black.Mode())
+    """``code`` formatted by black (imported here: a dry run never formats)."""
+    import black
+
+    # black.format_str formats twice when its input changes, to settle magic trailing commas
+    # that its first pass adds. One pass gives the same text for every flow of the Kestra
+    # corpus (whose test checks that each output is stable under format_str) at half the cost.
+    format_once = getattr(black, "_format_str_once", black.format_str)
+    try:
+        return format_once(code, mode=black.Mode())
+    except black.InvalidInput as exc:  # a bug: the module was built from nodes
+        raise AssertionError(f"generated code does not parse: {exc}") from exc
+
+
+def _checked(code: str, name: str) -> str:
+    """``code``, once compiled as a check: it raises on a bug, never on input."""
+    compile(code, name, "exec")
+    return code
 
 
 def write_prefect_text(
