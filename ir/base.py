@@ -133,6 +133,20 @@ def _as_dict(value: Any) -> Any:
     return value
 
 
+def _as_spec(declared: Any) -> Any:
+    """A ``dataclasses.field(...)`` declaration as a :class:`FieldSpec` (records accept both,
+    so that a dataclass becomes a record by changing its base); anything else unchanged."""
+    dataclasses = sys.modules.get("dataclasses")  # none can exist before it is imported
+    if dataclasses is None or not isinstance(declared, dataclasses.Field):
+        return declared
+    missing = dataclasses.MISSING
+    return FieldSpec(
+        _MISSING if declared.default is missing else declared.default,
+        default_factory=None if declared.default_factory is missing else declared.default_factory,
+        repr=declared.repr,
+    )
+
+
 def _optional(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else coerce(value)
 
@@ -192,10 +206,14 @@ class _EnumCoercer:
 
 
 class Record:
-    """A frozen record with keyword-only fields, declared by class annotations (inherited
-    fields first, as dataclasses do). Equality and hashing compare every field."""
+    """A frozen record whose fields are declared by class annotations (inherited fields first,
+    as dataclasses do) and given by keyword or, in that order, by position. Equality and
+    hashing compare every field; ``__post_init__`` runs after construction when defined.
+    Declaring one costs about a twentieth of a frozen dataclass, which execs the source of
+    six methods per class."""
 
     _fields: ClassVar[dict[str, FieldSpec]] = {}
+    _post_init: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -204,7 +222,7 @@ class Record:
             annotation = str(annotation)
             if annotation.startswith(("ClassVar", "typing.ClassVar")):
                 continue
-            declared = cls.__dict__.get(name, _MISSING)
+            declared = _as_spec(cls.__dict__.get(name, _MISSING))
             spec = declared if isinstance(declared, FieldSpec) else FieldSpec(declared)
             spec.name, spec.annotation = name, annotation
             spec.coerce = _coercer(annotation, cls.__module__, spec)
@@ -217,8 +235,16 @@ class Record:
             fields[name] = spec
         # inherited fields keep their place; a redeclared one moves to the end, like pydantic
         cls._fields = fields
+        cls._post_init = hasattr(cls, "__post_init__")
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, *positional: Any, **values: Any) -> None:
+        if positional:  # in declaration order, as a dataclass takes them
+            if len(positional) > len(self._fields):
+                raise FieldError(f"{type(self).__name__}: too many positional values")
+            for name, value in zip(self._fields, positional, strict=False):
+                if name in values:
+                    raise FieldError(f"{type(self).__name__}: {name!r} given twice")
+                values[name] = value
         state = self.__dict__
         for name, spec in self._fields.items():
             if name in values:
@@ -238,6 +264,8 @@ class Record:
         if values:
             unknown = ", ".join(sorted(values))
             raise FieldError(f"{type(self).__name__}: unknown field(s) {unknown}")
+        if self._post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is frozen: cannot set {name!r}")

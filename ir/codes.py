@@ -8,9 +8,9 @@ step graph, ``L`` lint and check. Create a diagnostic with ``codes.K101.at(span,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .base import Record
 from .severity import Fidelity, Severity
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ GROUPS = {
 }
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(Record):
     """A diagnostic code: its default severity, a message template and an explanation."""
 
     code: str

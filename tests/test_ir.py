@@ -198,3 +198,31 @@ def test_reading_the_ir_does_not_load_pydantic():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "False"
+
+
+def test_records_take_dataclass_style_declarations_and_positions():
+    """Plain data (catalogue entries, settings) are records too: positional values in field
+    order, ``dataclasses.field`` defaults and ``__post_init__``, as a dataclass has them."""
+    import dataclasses
+
+    from ir.base import FieldError, Record
+
+    seen = []
+
+    class Entry(Record):
+        key: str
+        size: int = 1
+        tags: tuple[str, ...] = dataclasses.field(default_factory=tuple)
+        notes: dict[str, str] = dataclasses.field(default_factory=dict)
+
+        def __post_init__(self) -> None:
+            seen.append(self.key)
+
+    entry = Entry("a", 2, ["x"])
+    assert (entry.key, entry.size, entry.tags, entry.notes) == ("a", 2, ("x",), {})
+    assert Entry("a") == Entry(key="a", size=1) != Entry("a", 3) and seen == ["a", "a", "a", "a"]
+    assert Entry("a").notes is not Entry("a").notes  # a fresh default each time
+    with pytest.raises(FieldError, match="given twice"):
+        Entry("a", key="b")
+    with pytest.raises(FieldError, match="too many"):
+        Entry("a", 1, (), {}, "extra")

@@ -5,14 +5,14 @@ lazily so that commands pay only for what they use."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from ir.base import Record
 
-@dataclass(frozen=True)
-class Format:
+
+class Format(Record):
     """One side: file suffixes, a reader (path → ReadResult) and a writer (flows → text,
     diagnostics), given as ``module:function`` and resolved on first use."""
 

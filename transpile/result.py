@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ir.base import Record
+
 if TYPE_CHECKING:  # annotations only: importing the IR models is not free
     from ir.diagnostics import Diagnostic
     from ir.flow import Flow
@@ -18,8 +20,7 @@ class ReadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Sibling:
+class Sibling(Record):
     """A flow written in the same run: its output path relative to the output root
     (``/``-separated) and its input ids in order."""
 
@@ -27,8 +28,7 @@ class Sibling:
     inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class WriteContext:
+class WriteContext(Record):
     """Where the flows being written come from and where they go.
 
     ``source_name`` and ``source_digest`` (see :func:`content_digest`) go into the header of

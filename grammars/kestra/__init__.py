@@ -3,18 +3,19 @@ type names and the input types. Loaded once, read by the Kestra reader, writer a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from ir.base import Record
 
 from .. import compiled
 
 HERE = Path(__file__).parent
 
 
-@dataclass(frozen=True)
-class PropSpec:
+class PropSpec(Record):
     """How one Kestra property maps to an IR field."""
 
     key: str
@@ -23,8 +24,7 @@ class PropSpec:
     required: bool = False
 
 
-@dataclass(frozen=True)
-class TypeEntry:
+class TypeEntry(Record):
     """One modelled Kestra type (task or trigger)."""
 
     type_name: str
@@ -40,8 +40,7 @@ class TypeEntry:
         return len(self.fixed) + len(self.requires)
 
 
-@dataclass(frozen=True)
-class Catalogue:
+class Catalogue(Record):
     """Everything the Kestra side knows about types."""
 
     tasks: dict[str, TypeEntry]

@@ -4,18 +4,18 @@ names. Loaded once; the Prefect reader is driven by it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from ir.base import Record
 
 from .. import compiled
 
 HERE = Path(__file__).parent
 
 
-@dataclass(frozen=True)
-class OptionSpec:
+class OptionSpec(Record):
     """How one decorator (or call) keyword maps: a handler name (``as``), and for options
     the IR does not model, the diagnostic code, its severity and a reason."""
 
@@ -26,8 +26,7 @@ class OptionSpec:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Surface:
+class Surface(Record):
     """Everything the Prefect reader knows about Prefect's API."""
 
     flow_decorators: frozenset[str]

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from ir.base import Record
 from ir.expressions import (
     KV,
     Attr,
@@ -80,8 +80,7 @@ class PebbleSyntaxError(ValueError):
         self.offset = offset
 
 
-@dataclass(frozen=True)
-class TemplateProblem:
+class TemplateProblem(Record):
     """A part of a template kept verbatim because it could not be read: ``text`` starts at
     ``offset`` in the template."""
 

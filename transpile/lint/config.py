@@ -19,9 +19,11 @@ over the file. Everything here is plain data so that loading it costs almost not
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from ir.base import Record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,8 +47,7 @@ class ConfigError(ValueError):
         return f"{self.source or '<command line>'}:1:1: F008 invalid configuration: {self}"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """Resolved settings for one run. ``root`` is the folder of the ``pyproject.toml`` the
     settings came from (the working directory when there is none)."""
 
@@ -68,7 +69,7 @@ class Config:
         for key, value in given.items():
             if key in ("select", "ignore", "extend_select"):
                 _codes(value, key.replace("_", "-"))
-        return replace(self, **given)
+        return self.replace(**given)
 
     def output_for(self, target: str) -> Path | None:
         """The configured output folder of a target format, relative to the project."""

@@ -4,9 +4,9 @@ when a selection and an ignore both match a code the more specific (longer) entr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from ir.base import Record
 from ir.codes import CATALOGUE
 
 from .config import Config
@@ -30,8 +30,7 @@ def _specificity(entries: tuple[str, ...], code: str) -> int:
     return best
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Record):
     """The resolved selection of a run."""
 
     select: tuple[str, ...]

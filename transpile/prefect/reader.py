@@ -26,7 +26,7 @@ import libcst as cst
 
 from grammars.prefect import OptionSpec, Surface, surface
 from ir import codes
-from ir.base import Span
+from ir.base import Record, Span
 from ir.diagnostics import Diagnostic, Severity
 from ir.expressions import (
     KV,
@@ -430,8 +430,7 @@ _LOGGER = object()  # a variable holding get_run_logger()
 _BARRIER = object()  # `.result()`/`.wait()` as a statement: ends a group of submits
 
 
-@dataclass(frozen=True)
-class _LoopVar:
+class _LoopVar(Record):
     level: int
     index: int | None = None
 
