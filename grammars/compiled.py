@@ -2,16 +2,17 @@
 
 Parsing the YAML (pure-Python ruamel) takes tens of milliseconds, more than the rest of a
 one-file ``flowbridge lint``; the JSON copy loads in well under one. Each copy records the
-SHA-256 of the YAML it was made from, and is used only while that still matches, so editing a
+CRC-32 of the YAML it was made from, and is used only while that still matches, so editing a
 grammar never needs a build step: a stale copy is ignored (and ``tests/test_grammars.py``
-fails until ``python -m grammars.compiled`` rewrites it).
+fails until ``python -m grammars.compiled`` rewrites it). A checksum rather than a hash: it
+guards against edits, not attacks (both files ship together), and costs no OpenSSL load.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,9 @@ def parse_yaml(text: str) -> Any:
 def load(source: Path) -> Any:
     """The data of the grammar file ``source``, from its JSON copy when that is current."""
     raw = source.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
     try:
         copy = json.loads(compiled_path(source).read_text(encoding="utf-8"))
-        if isinstance(copy, dict) and copy.get("source_sha256") == digest:
+        if isinstance(copy, dict) and copy.get("source_crc32") == zlib.crc32(raw):
             return copy["data"]
     except (OSError, ValueError):
         pass
@@ -49,7 +49,7 @@ def compiled_text(source: Path) -> str:
     raw = source.read_bytes()
     document = {
         "comment": f"Generated from {source.name} by `python -m grammars.compiled`; do not edit.",
-        "source_sha256": hashlib.sha256(raw).hexdigest(),
+        "source_crc32": zlib.crc32(raw),
         "data": parse_yaml(raw.decode("utf-8")),
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

@@ -313,6 +313,26 @@ def test_cache_answers_unchanged_files_and_notices_changes(repo: Path, monkeypat
     assert "P101" not in codes_of(lint_paths([repo / "flows.py"], config).findings)
 
 
+def test_the_cache_never_writes_through_a_planted_link(tmp_path: Path):
+    """Entries go through a temporary file created exclusively: a link or file already at its
+    name (a hostile repo's ``.flowbridge_cache``) is neither followed nor overwritten."""
+    from transpile.lint.cache import LintCache
+
+    cache = LintCache(tmp_path / "cache")
+    key = cache.key("flows.py", b"x = 1\n")
+    finding = Finding.of_code("L001", "flows.py", 1, 1, codes="P101")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    folder = tmp_path / "cache" / key[:2]
+    folder.mkdir(parents=True)
+    (folder / f"{key}.json.{os.getpid()}.tmp").symlink_to(victim)
+    cache.put(key, [finding])
+    assert victim.read_text(encoding="utf-8") == "keep me" and cache.get(key) is None
+    (folder / f"{key}.json.{os.getpid()}.tmp").unlink()
+    cache.put(key, [finding])
+    assert cache.get(key) == [finding] and not list(folder.glob("*.tmp"))
+
+
 def test_explicit_non_flow_yaml_is_skipped(tmp_path: Path):
     workflow = tmp_path / "ci.yaml"
     workflow.write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "utf-8")

@@ -91,11 +91,15 @@ class LintCache:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 (self.folder / ".gitignore").write_text("# written by flowbridge\n*\n", "utf-8")
             target.parent.mkdir(exist_ok=True)
-            import tempfile  # only a run that writes its cache needs it
-
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump([f.as_dict() for f in findings], handle)
-            os.replace(tmp, target)
+            temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            # O_EXCL: never written through a link or over a file found there
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump([f.as_dict() for f in findings], handle)
+                os.replace(temporary, target)
+            except OSError:
+                temporary.unlink(missing_ok=True)
+                raise
         except OSError:
             pass

@@ -25,11 +25,6 @@ from typing import Any
 
 from ir.base import Record
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 # Versions whose spelling the writers produce: Kestra's `io.kestra.plugin.core.*` types date
 # from 0.17, and the Prefect writer targets the Prefect 3 API.
 SUPPORTED_TARGETS = {"kestra": (0, 17), "prefect": (3, 0)}
@@ -133,10 +128,22 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}", str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}", str(path)) from None
+    if explicit is None and "flowbridge" not in text:
+        # No spelling of [tool.flowbridge] lacks the word: nothing of ours to parse (and the
+        # TOML parser is most of what loading settings costs a one-file lint).
+        return Config(root=path.parent.resolve(), source=str(path))
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}", str(path)) from None
     table = data.get("tool", {}).get("flowbridge")
     if table is None:

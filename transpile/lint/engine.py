@@ -43,6 +43,7 @@ class _File:
     findings: list[Finding] | None = None
     readable: bool = True
     cached: bool = False
+    imports: list[Path] | None = None  # the project modules it imports, once found
 
 
 def lint_paths(paths: list[Path], config: Config, *, use_cache: bool = True) -> LintResult:
@@ -170,12 +171,19 @@ def _imported_content(item: _File) -> list[bytes]:
     if item.fmt.name != "prefect":
         return []
     found = []
-    for module in imported_modules(item.path, item.root, item.text):
+    for module in _imports_of(item):
         try:
             found.append(_read_bounded(module) or b"<too large>")
         except OSError:
             found.append(b"<unreadable>")
     return found
+
+
+def _imports_of(item: _File) -> list[Path]:
+    """The project modules ``item`` imports, found once (the cache key and the read use them)."""
+    if item.imports is None:
+        item.imports = imported_modules(item.path, item.root, item.text)
+    return item.imports
 
 
 def imported_modules(path: Path, root: Path, text: str | None = None) -> list[Path]:
@@ -245,7 +253,7 @@ def _read_missing(files: list[_File], config: Config) -> None:
         extra: list[Path] = []
         named = {m.path.resolve() for m in members}
         for member in members:
-            extra += [p for p in imported_modules(member.path, root, member.text)]
+            extra += _imports_of(member)
         extra = sorted({p for p in extra if p.resolve() not in named})
         namespace = resolve_namespace(root, config.namespace)
         results = members[0].fmt.read_repo(
