@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import networkx as nx
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from . import codes
 from .base import Node
@@ -20,19 +19,43 @@ from .expressions import EXPR_TYPES, task_references
 from .flow import Flow
 from .steps import Dag, Parallel, Step, child_blocks
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 TextReferences = Callable[[str], Iterable[str]]
 
 
 @dataclass
 class StepGraph:
-    """A DiGraph whose nodes are step ids (edge ``a → b``: ``a`` runs before ``b``)."""
+    """The steps of a flow and the edges between them (``a → b``: ``a`` runs before ``b``),
+    with the problems found while collecting them. The networkx graph is built when first
+    asked for: reading a flow needs only the diagnostics."""
 
-    graph: nx.DiGraph
     steps: dict[str, Step]
+    # (before, after, reason) in the order found; a "data" edge is kept only when it does not
+    # close a cycle (a read of a later step, legal inside loops)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """A DiGraph whose nodes are step ids and whose edges carry their ``reason``."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.steps)
+        for before, after, reason in self.edges:
+            if reason == "data" and (
+                graph.has_edge(before, after) or nx.has_path(graph, after, before)
+            ):
+                continue
+            graph.add_edge(before, after, reason=reason)
+        return graph
 
     def order(self) -> list[str]:
         """A topological order (source order breaks ties); empty when there is a cycle."""
+        import networkx as nx
+
         position = {sid: i for i, sid in enumerate(self.steps)}
         try:
             return list(nx.lexicographical_topological_sort(self.graph, key=position.get))
@@ -41,6 +64,8 @@ class StepGraph:
 
     def stages(self) -> list[list[str]]:
         """Groups of steps that can run at the same time, in order."""
+        import networkx as nx
+
         try:
             return [
                 sorted(g, key=list(self.steps).index)
@@ -84,9 +109,8 @@ def step_references(step: Step, text_refs: TextReferences | None = None) -> set[
 def build_graph(flow: Flow, text_refs: TextReferences | None = None) -> StepGraph:
     """Build the step graph of ``flow``. ``text_refs`` finds references inside verbatim strings
     (plugin properties, extras) — the Kestra side passes its Pebble scanner."""
-    graph = nx.DiGraph()
-    steps: dict[str, Step] = {}
-    diagnostics: list[Diagnostic] = []
+    result = StepGraph(steps={})
+    steps, edges, diagnostics = result.steps, result.edges, result.diagnostics
 
     def add(block: tuple[Step, ...], sequential: bool) -> None:
         previous: str | None = None
@@ -95,9 +119,8 @@ def build_graph(flow: Flow, text_refs: TextReferences | None = None) -> StepGrap
                 diagnostics.append(codes.G101.at(step.span, id=step.id))
             else:
                 steps[step.id] = step
-                graph.add_node(step.id)
             if sequential and previous is not None:
-                graph.add_edge(previous, step.id, reason="order")
+                edges.append((previous, step.id, "order"))
             previous = step.id
             for _block, children in child_blocks(step):
                 add(children, sequential=not isinstance(step, (Parallel, Dag)))
@@ -106,30 +129,36 @@ def build_graph(flow: Flow, text_refs: TextReferences | None = None) -> StepGrap
     add(flow.on_failure, True)
     add(flow.finally_steps, True)
 
+    explicit: list[tuple[str, str]] = []
     for sid, step in list(steps.items()):
         for ref in step.depends_on:
             if ref not in steps:
                 diagnostics.append(codes.G102.at(step.span, step=sid, ref=ref))
             elif ref != sid:
-                graph.add_edge(ref, sid, reason="depends_on")
+                edges.append((ref, sid, "depends_on"))
+                explicit.append((ref, sid))
             else:
                 diagnostics.append(codes.G104.at(step.span, cycle=f"{sid} -> {sid}"))
         for ref in sorted(step_references(step, text_refs)):
             if ref not in steps:
                 diagnostics.append(codes.G103.at(step.span, step=sid, ref=ref))
-            elif ref != sid and not graph.has_edge(ref, sid) and not nx.has_path(graph, sid, ref):
-                # A read of a later step (legal inside loops) must not invent a cycle.
-                graph.add_edge(ref, sid, reason="data")
+            elif ref != sid:
+                edges.append((ref, sid, "data"))
 
-    explicit = nx.DiGraph((a, b) for a, b, why in graph.edges(data="reason") if why == "depends_on")
-    for cycle in _cycles(explicit):
+    # by source step, as the graph lists them, so that a cycle is named from the same step
+    position = {sid: i for i, sid in enumerate(steps)}
+    explicit.sort(key=lambda edge: position[edge[0]])
+    for cycle in _cycles(explicit) if explicit else ():
         first = steps[cycle[0]]
         diagnostics.append(codes.G104.at(first.span, cycle=" -> ".join([*cycle, cycle[0]])))
-    return StepGraph(graph, steps, diagnostics)
+    return result
 
 
-def _cycles(graph: nx.DiGraph) -> list[list[str]]:
+def _cycles(edges: list[tuple[str, str]]) -> list[list[str]]:
     """One cycle per strongly connected component that has one (bounded on hostile input)."""
+    import networkx as nx
+
+    graph = nx.DiGraph(edges)
     found = []
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1:

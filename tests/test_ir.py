@@ -226,3 +226,30 @@ def test_records_take_dataclass_style_declarations_and_positions():
         Entry("a", key="b")
     with pytest.raises(FieldError, match="too many"):
         Entry("a", 1, (), {}, "extra")
+
+
+def test_reading_a_flow_builds_no_networkx_graph_until_asked():
+    """Duplicate ids and unknown references need no graph library; explicit dependencies
+    (a cycle check) and the graph itself load networkx when they are needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ir.expressions import Literal\n"
+        "from ir.flow import Flow\n"
+        "from ir.graph import build_graph\n"
+        "from ir.steps import Dag, Log, TaskStep\n"
+        "def log(i, **o): return TaskStep(id=i, action=Log(message=Literal(value='x')), **o)\n"
+        "plain = build_graph(Flow(id='f', steps=(log('a'), log('a'))))\n"
+        "print([d.code for d in plain.diagnostics], 'networkx' in sys.modules)\n"
+        "print(build_graph(Flow(id='f', steps=(log('a'), log('b')))).order(),"
+        " 'networkx' in sys.modules)\n"
+        "inner = (log('x', depends_on=('y',)), log('y', depends_on=('x',)))\n"
+        "dag = build_graph(Flow(id='g', steps=(Dag(id='d', steps=inner),)))\n"
+        "print([d.code for d in dag.diagnostics])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.splitlines()
+    assert out == ["['G101'] False", "['a', 'b'] True", "['G104']"]
