@@ -20,15 +20,7 @@ import typer
 
 from . import __version__
 from .lint.command import run_lint
-from .outcome import (  # noqa: F401 - EXIT_FINDINGS and EXIT_INTERNAL are part of this API
-    EXIT_FINDINGS,
-    EXIT_INPUT,
-    EXIT_INTERNAL,
-    EXIT_OK,
-    Outcome,
-    exit_code,
-    guarded,
-)
+from .outcome import EXIT_INPUT, EXIT_OK, Outcome, exit_code, guarded
 from .outcome import severity as _severity
 
 app = typer.Typer(

@@ -109,7 +109,7 @@ def _checked(ran: Ran) -> Ran:
 def cli(capsys: pytest.CaptureFixture, *argv: Any) -> Ran:
     """Run the ``flowbridge`` entry point in this process: its exit code and output, checked
     for tracebacks and internal errors."""
-    from transpile.cli import main
+    from transpile.entry import main
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:

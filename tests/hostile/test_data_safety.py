@@ -200,7 +200,7 @@ STALL = textwrap.dedent("""
         return Half(handle) if len(calls) == stall_at else handle
 
     os.fdopen = fdopen
-    from transpile.cli import main
+    from transpile.entry import main
 
     sys.argv = ["flowbridge", *sys.argv[1:]]
     main()

@@ -94,7 +94,7 @@ GUARD = textwrap.dedent("""
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     sys.addaudithook(hook)
     try:
-        from transpile.cli import main
+        from transpile.entry import main
 
         sys.argv = ["flowbridge", *sys.argv[1:]]
         main()
@@ -315,7 +315,7 @@ def test_the_guard_catches_what_it_guards_against(tmp_path: Path):
     before any of the module runs."""
     repo, sentinels, _ = hostile_repo(tmp_path)
     probe = GUARD.replace(
-        "from transpile.cli import main", f"sys.path.insert(0, {str(repo)!r}); import fbhostile"
+        "from transpile.entry import main", f"sys.path.insert(0, {str(repo)!r}); import fbhostile"
     )
     proc = run_guarded([], repo=repo, out=tmp_path / "out", script=probe)
     assert proc.returncode == 99 and "VIOLATION user module imported" in proc.stderr
