@@ -3,10 +3,11 @@ and the real-flow corpus) and a property over random IR expressions."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ir.expressions import (
@@ -521,3 +522,45 @@ def test_print_parse_round_trip(expr):
     assert parse_text(interpolation)[0] == Template(
         parts=("x ", Interpolation(expr=expr), " y")
     ), interpolation
+
+
+@functools.cache
+def _parsers():
+    """The parser loaded from the stored tables, and one analysed from the grammar."""
+    from lark import Lark
+
+    from grammars import compiled
+    from transpile.kestra import pebble_parser
+
+    if compiled.stored_stamp(compiled.PEBBLE) != compiled.source_stamp(compiled.PEBBLE):
+        pytest.skip("the stored tables are for another lark (or stale: see test_grammars)")
+    stored = pebble_parser._from_tables()
+    assert stored is not None, "grammars/pebble.json does not load: python -m grammars.compiled"
+    built = Lark(
+        compiled.PEBBLE.read_text(encoding="utf-8"),
+        **compiled.LARK_OPTIONS,
+        transformer=pebble_parser._Lower(),
+    )
+    return stored, built
+
+
+def _outcome(parser, src: str):
+    try:
+        return parser.parse(src)
+    except Exception as error:  # both must fail alike, where they fail
+        return type(error).__name__, getattr(error, "pos_in_stream", None)
+
+
+def test_stored_tables_parse_the_cases_as_the_grammar_does():
+    stored, built = _parsers()
+    sources = [src for src, _ in CASES] + ["", "a +", "x.y()", "'open", "a b", "1 ? 2", "{a: 1}"]
+    for src in sources:
+        assert _outcome(stored, src) == _outcome(built, src), src
+
+
+@settings(max_examples=200)
+@given(pebble_expressions())
+def test_stored_tables_parse_as_the_grammar_does(expr):
+    stored, built = _parsers()
+    text = print_expression(expr)
+    assert _outcome(stored, text) == _outcome(built, text) == expr, text

@@ -4,12 +4,12 @@ half of :mod:`transpile.kestra.pebble`, which loads it on the first expression i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
+from grammars import compiled
 from ir.expressions import (
     KV,
     Attr,
@@ -329,15 +329,24 @@ _parser: Lark | None = None
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
-        grammar = resources.files("grammars").joinpath("pebble.lark").read_text(encoding="utf-8")
-        _parser = Lark(
-            grammar,
-            parser="lalr",
-            lexer="contextual",
+        _parser = _from_tables() or Lark(
+            compiled.PEBBLE.read_text(encoding="utf-8"),
+            **compiled.LARK_OPTIONS,
             transformer=_Lower(),
-            maybe_placeholders=True,
         )
     return _parser
+
+
+def _from_tables() -> Lark | None:
+    """The parser from its stored LALR tables (a millisecond, where analysing the grammar
+    takes tens), or None when they are stale or this lark cannot load them."""
+    tables = compiled.lark_tables()
+    if tables is None:
+        return None
+    try:
+        return Lark._load_from_dict(*tables, transformer=_Lower())
+    except Exception:  # a lark whose private loader changed: analyse the grammar instead
+        return None
 
 
 def parse(src: str) -> Expr:
