@@ -1,5 +1,6 @@
-"""Base classes of the IR: frozen, keyword-only records; :class:`Node` adds structural
-equality that ignores source positions.
+"""Base classes of the IR: frozen records; :class:`Node` adds structural equality that ignores
+source positions. Other plain, immutable data of flowbridge (catalogue entries, settings) are
+records too.
 
 Records are plain Python classes. Declaring one costs no more than a class statement, which
 matters because every command loads the IR: ``flowbridge lint`` of one file must start about as
@@ -98,13 +99,13 @@ _EXACT = (str, int, float, bool, type(None))
 
 def _plain(value: Any) -> Any:
     """A scalar of a subclass (ruamel's ``ScalarFloat``, ``LiteralScalarString``) as the
-    plain type; anything else unchanged."""
+    plain type; anything else, enum members included, unchanged."""
     cls = type(value)
-    if cls in _EXACT:
+    if cls in _EXACT or isinstance(value, Enum):
         return value
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int) and not isinstance(value, Enum):
+    if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
         return float(value)
