@@ -79,3 +79,37 @@ def test_python_ir_yaml_ir_round_trip(case: Path):
 
 def test_there_are_enough_fixture_projects():
     assert len(CASES) >= 12
+
+
+def test_flow_outputs_get_ids_and_types_kestra_accepts(tmp_path: Path):
+    """A Prefect flow returns a dict whose keys are any text; Kestra's outputs need an id of
+    letters, digits, '.', '_' and '-', and a type. Invalid ids are renamed (uniquely, with a
+    T101 each); valid ones stay; literals keep their type, anything else is a STRING."""
+    source = tmp_path / "flows.py"
+    source.write_text(
+        "from prefect import flow, task\n\n\n"
+        "@task\ndef total() -> int:\n    return 3\n\n\n"
+        "@flow\ndef report():\n"
+        "    t = total()\n"
+        '    return {"row count": t, "row_count": 1, "2nd": 2.5, "a.b-c": True,'
+        ' "été": t, "_x": [1], "n": None}\n',
+        encoding="utf-8",
+    )
+    (flow,) = read_prefect_repo(tmp_path, [source], namespace="n")[source].flows
+    text, written = write_kestra(flow)
+    read = read_kestra(text)
+    assert not [d for d in read.diagnostics if d.is_error]
+    (back,) = read.flows
+    assert [(o.id, o.type) for o in back.outputs] == [
+        ("row_count_2", "STRING"),
+        ("row_count", "INT"),
+        ("2nd", "FLOAT"),
+        ("a.b-c", "BOOLEAN"),
+        ("t", "STRING"),
+        ("x", "JSON"),
+        ("n", "STRING"),
+    ]
+    renamed = [d.message for d in written if d.code == "T101" and "flow output" in d.message]
+    assert len(renamed) == 3 and "'row count'" in renamed[0] and "'row_count_2'" in renamed[0]
+    # idempotent: what Kestra reads back is already in that form
+    assert for_kestra(back)[0].outputs == back.outputs

@@ -307,7 +307,7 @@ def test_lowered_flow_round_trips_through_kestra_yaml():
             ),
         ),
         Loop(id="each", items=_tpl(result), steps=(_py("inner", {"x": LoopItem()}),)),
-        outputs=(FlowOutput(id="out", value=_tpl(TaskOutput(task="b"))),),
+        outputs=(FlowOutput(id="out", type="STRING", value=_tpl(TaskOutput(task="b"))),),
     )
     lowered, diagnostics = lower_python_tasks(flow)
     assert diagnostics == []

@@ -9,11 +9,14 @@ the same IR:
 - schedules without a cron are left out (reported); an upstream flow without a namespace is
   taken to be in the flow's own namespace;
 - retries Kestra cannot express exactly (a list of delays, jitter) take the closest policy,
-  and Python expressions Pebble cannot evaluate are carried as text — both with a diagnostic.
+  and Python expressions Pebble cannot evaluate are carried as text — both with a diagnostic;
+- a flow output has an id Kestra accepts (a Python dict key may be any text: it is renamed,
+  with a diagnostic) and a type, which Kestra requires (a literal's own, else STRING).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ir import codes
@@ -35,7 +38,7 @@ from ir.expressions import (
     Template,
     Timestamp,
 )
-from ir.flow import Flow
+from ir.flow import Flow, FlowOutput
 from ir.policies import RetryKind, RetryPolicy
 from ir.steps import STEP_TYPES, Case, Log, Loop, Step, TaskStep, child_blocks
 from ir.triggers import FlowRun, Schedule
@@ -72,6 +75,9 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
     )
     if kept != changes.get("triggers", flow.triggers):
         changes["triggers"] = kept
+    outputs = changes.get("outputs", flow.outputs)
+    if outputs and (typed := _outputs(outputs, diagnostics)) != outputs:
+        changes["outputs"] = typed
     if not flow.steps and "steps" not in flow.explicit:
         # Kestra rejects a flow without tasks (a Prefect flow may only compute its return);
         # a Kestra flow read with an empty task list keeps it and its error.
@@ -86,6 +92,48 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
             )
         )
     return flow.replace(**changes), diagnostics
+
+
+# Kestra's Output model: the id pattern, and a type for a literal value (others: STRING, which
+# holds any rendered value).
+_OUTPUT_ID = re.compile(r"[a-zA-Z0-9][.a-zA-Z0-9_-]*\Z")
+_LITERAL_TYPES = ((bool, "BOOLEAN"), (int, "INT"), (float, "FLOAT"), (str, "STRING"))
+
+
+def _outputs(outputs: tuple[FlowOutput, ...], diagnostics) -> tuple[FlowOutput, ...]:
+    """Flow outputs with ids Kestra accepts (invalid ones renamed, uniquely, and reported)
+    and a type on each."""
+    taken = {o.id for o in outputs if _OUTPUT_ID.match(o.id)}
+    fixed = []
+    for output in outputs:
+        changes: dict[str, Any] = {}
+        if not _OUTPUT_ID.match(output.id):
+            base = re.sub(r"[^.a-zA-Z0-9_-]+", "_", output.id).strip("._-") or "output"
+            new, number = base, 2
+            while new in taken:
+                new, number = f"{base}_{number}", number + 1
+            taken.add(new)
+            changes["id"] = new
+            diagnostics.append(
+                codes.T101.at(
+                    output.span,
+                    what=f"flow output {output.id!r}",
+                    reason=f"Kestra output ids are letters, digits, '.', '_' and '-'; "
+                    f"written as {new!r}",
+                )
+            )
+        if output.type is None:
+            changes["type"] = _output_type(output.value)
+        fixed.append(output.replace(**changes) if changes else output)
+    return tuple(fixed)
+
+
+def _output_type(value: Any) -> str:
+    if isinstance(value, Literal) and value.value is not None:
+        return next(name for kind, name in _LITERAL_TYPES if isinstance(value.value, kind))
+    if isinstance(value, (ListValue, MapValue)):
+        return "JSON"
+    return "STRING"
 
 
 def _without_python_options(flow: Flow) -> Flow:
