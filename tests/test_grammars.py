@@ -63,3 +63,28 @@ def test_the_copy_is_what_is_read(tmp_path):
         encoding="utf-8",
     )
     assert "marker" in str(compiled.load(source))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "made"),
+    [
+        ("row count", "output", "row_count"),
+        ("a.b-c", "output", "a.b-c"),
+        ("a.b", "task", "a_b"),
+        ("_private", "flow", "private"),
+        ("été", "output", "t"),
+        ("***", "task", "step"),
+        ("sales team", "namespace", "sales_team"),
+    ],
+)
+def test_kestra_ids_are_made_from_any_text(text, kind, made):
+    """One definition of Kestra's id spellings (grammars/kestra/ids.py): what the reader
+    validates against and what readers, passes and writers make ids with."""
+    import re
+
+    from grammars.kestra.ids import PATTERNS, is_valid, make_id
+
+    assert make_id(text, kind, "step") == made
+    assert is_valid(kind, made) and re.match(PATTERNS[kind], made)
+    assert is_valid(kind, text) == (text == made)
+    assert make_id(text, kind, "step", taken={made, f"{made}_2"}) == f"{made}_3"

@@ -316,8 +316,9 @@ def gitignored(root: Path) -> Callable[[Path], bool]:
 
 def slug_namespace(name: str) -> str:
     """A string as a Kestra namespace (lower case, letters, digits, '.', '_', '-')."""
-    text = re.sub(r"[^a-z0-9._-]+", "_", name.lower()).strip("._-")
-    return text or "default"
+    from grammars.kestra.ids import make_id
+
+    return make_id(name.lower(), "namespace", "default")
 
 
 def resolve_namespace(source: Path, option: str | None) -> str:

@@ -87,6 +87,15 @@ def assert_ends_in(diagnostics: list, case: Case, path: Path) -> None:
     assert any(line.startswith(prefix) for line in lines), (prefix, lines)
 
 
+def read_case(case: Case, folder: Path, suffix: str, reader: Any) -> tuple[Path, Any]:
+    """Write ``case`` as a file with ``suffix``, read it with ``reader`` under the time and
+    memory bounds, and check that it ends in the case's diagnostic: the path and the result."""
+    path = case.write(folder, suffix)
+    result = bounded(reader, path)
+    assert_ends_in(result.diagnostics, case, path)
+    return path, result
+
+
 @dataclass(frozen=True)
 class Ran:
     """What one command-line run did."""

@@ -184,77 +184,29 @@ def edited(seed_texts: st.SearchStrategy[str], pieces: tuple[str, ...]) -> st.Se
     return st.builds(apply_edits, seed_texts, st.lists(edit, min_size=1, max_size=5))
 
 
-KESTRA_KEYS = (
-    "id",
-    "namespace",
-    "description",
-    "labels",
-    "inputs",
-    "variables",
-    "tasks",
-    "errors",
-    "finally",
-    "triggers",
-    "outputs",
-    "concurrency",
-    "retry",
-    "pluginDefaults",
-    "type",
-    "message",
-    "level",
-    "format",
-    "values",
-    "value",
-    "condition",
-    "then",
-    "else",
-    "cases",
-    "defaults",
-    "dependsOn",
-    "script",
-    "commands",
-    "env",
-    "timeout",
-    "runIf",
-    "allowFailure",
-    "disabled",
-    "cron",
-    "flowId",
-    "maxAttempts",
-    "interval",
-    "concurrencyLimit",
-    "required",
-    "key",
-)
-KESTRA_TYPES = (
-    "io.kestra.plugin.core.log.Log",
-    "io.kestra.plugin.core.debug.Return",
-    "io.kestra.plugin.core.output.OutputValues",
-    "io.kestra.plugin.core.flow.If",
-    "io.kestra.plugin.core.flow.Switch",
-    "io.kestra.plugin.core.flow.ForEach",
-    "io.kestra.plugin.core.flow.Parallel",
-    "io.kestra.plugin.core.flow.Dag",
-    "io.kestra.plugin.core.flow.Subflow",
-    "io.kestra.plugin.core.flow.Pause",
-    "io.kestra.plugin.core.flow.WorkingDirectory",
-    "io.kestra.plugin.core.flow.AllowFailure",
-    "io.kestra.plugin.core.execution.Fail",
-    "io.kestra.plugin.core.http.Request",
-    "io.kestra.plugin.core.kv.Set",
-    "io.kestra.plugin.scripts.python.Script",
-    "io.kestra.plugin.scripts.shell.Commands",
-    "io.kestra.plugin.core.trigger.Schedule",
-    "io.kestra.plugin.core.trigger.Flow",
-    "io.kestra.plugin.core.trigger.Webhook",
-    "STRING",
-    "INT",
-    "SELECT",
-    "ARRAY",
-    "constant",
-    "exponential",
-    "com.example.Unknown",
-)
+def _kestra_vocabulary() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Flow keys, task and trigger keys, and type-like values, from where flowbridge defines
+    them: the writer's flow key order, the catalogue and the schema of Kestra's model."""
+    from typing import get_args
+
+    from grammars.kestra import catalogue
+    from transpile.kestra import schema
+    from transpile.kestra.writer import FLOW_KEY_ORDER
+
+    cat = catalogue()
+    flow = tuple(k for k in FLOW_KEY_ORDER if k not in ("id", "namespace"))
+    entries = [*cat.tasks.values(), *cat.triggers.values()]
+    task = {key for entry in entries for key in entry.properties}
+    task |= {*cat.common, *cat.flowable, *cat.trigger_common, "dependsOn"}  # dependsOn: Dag items
+    for model in (schema.KInput, schema.KRetry, schema.KConcurrency, schema.KOutput):
+        task |= {field.alias or name for name, field in model.model_fields.items()}
+    retry_types = get_args(schema.KRetry.model_fields["type"].annotation)
+    types = (*sorted(cat.tasks), *sorted(cat.triggers), *sorted(cat.input_types), *retry_types)
+    return flow, tuple(sorted(task - set(flow) - {"id", "type"})), (*types, "com.example.Unknown")
+
+
+FLOW_KEYS, TASK_KEYS, KESTRA_TYPES = _kestra_vocabulary()
+KESTRA_KEYS = ("id", "type", *FLOW_KEYS, *TASK_KEYS)
 
 
 def kestra_documents() -> st.SearchStrategy[str]:
@@ -281,13 +233,13 @@ def kestra_documents() -> st.SearchStrategy[str]:
     )
     task = st.fixed_dictionaries(
         {"id": st.sampled_from(["a", "b", "c"]), "type": st.sampled_from(KESTRA_TYPES)},
-        optional={key: data for key in KESTRA_KEYS[14:]},
+        optional={key: data for key in TASK_KEYS},
     )
     flow = st.fixed_dictionaries(
         {"id": st.sampled_from(["f", "g"]), "namespace": st.just("n")},
         optional={
             "tasks": st.lists(task, max_size=3),
-            **{key: data for key in KESTRA_KEYS[2:14]},
+            **{key: data for key in FLOW_KEYS if key != "tasks"},
         },
     )
     return st.builds(

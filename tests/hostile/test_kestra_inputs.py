@@ -25,7 +25,17 @@ from transpile.kestra import schema
 from transpile.kestra.loader import MAX_DEPTH, MAX_INPUT_BYTES
 from transpile.kestra.reader import read_kestra_file
 
-from .matrix import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Case, assert_ends_in, bounded, cli, params
+from .matrix import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    Case,
+    assert_ends_in,
+    bounded,
+    cli,
+    params,
+    read_case,
+)
 
 LOG = "  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
 HEAD = "id: f\nnamespace: n\ntasks:\n"
@@ -224,9 +234,7 @@ def _convert(capsys, path: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("case", params(CASES))
 def test_bad_yaml(case: Case, tmp_path: Path, capsys):
-    path = case.write(tmp_path, ".yaml")
-    result = bounded(read_kestra_file, path)
-    assert_ends_in(result.diagnostics, case, path)
+    path, result = read_case(case, tmp_path, ".yaml", read_kestra_file)
     ran = _convert(capsys, path, tmp_path)
     assert ran.code == case.exit, ran.stderr
     if case.code is not None:
@@ -424,9 +432,7 @@ def test_every_modelled_property_is_in_the_matrix():
 
 @pytest.mark.parametrize("case", params(WRONG_TYPES))
 def test_wrong_type(case: Case, tmp_path: Path, capsys):
-    path = case.write(tmp_path, ".yaml")
-    result = bounded(read_kestra_file, path)
-    assert_ends_in(result.diagnostics, case, path)
+    path, result = read_case(case, tmp_path, ".yaml", read_kestra_file)
     error = [d for d in result.diagnostics if d.code == case.code][0]
     assert error.is_error
     ran = _convert(capsys, path, tmp_path)

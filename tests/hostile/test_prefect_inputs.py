@@ -34,6 +34,7 @@ from .matrix import (
     cli,
     params,
     process,
+    read_case,
     startup,
 )
 
@@ -127,9 +128,7 @@ def _convert(capsys, path: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("case", params(CASES))
 def test_bad_python(case: Case, tmp_path: Path, capsys):
-    path = case.write(tmp_path, ".py")
-    result = bounded(read_prefect_file, path)
-    assert_ends_in(result.diagnostics, case, path)
+    path, result = read_case(case, tmp_path, ".py", read_prefect_file)
     ran = _convert(capsys, path, tmp_path)
     assert ran.code == case.exit, ran.stderr
     if case.code is not None:
@@ -285,9 +284,7 @@ def test_every_modelled_option_is_in_the_matrix():
 
 @pytest.mark.parametrize("case", params(WRONG_TYPES))
 def test_wrong_type(case: Case, tmp_path: Path, capsys):
-    path = case.write(tmp_path, ".py")
-    result = bounded(read_prefect_file, path)
-    assert_ends_in(result.diagnostics, case, path)
+    path, _ = read_case(case, tmp_path, ".py", read_prefect_file)
     ran = _convert(capsys, path, tmp_path)
     assert ran.code == EXIT_OK, ran.stderr
     assert f"{path}:{case.line}:{case.col}: P110 " in ran.stderr

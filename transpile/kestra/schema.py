@@ -20,19 +20,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from grammars.kestra.ids import PATTERNS
 from ir import codes
 from ir.base import Span
 from ir.diagnostics import Diagnostic
 
-FLOW_ID = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
-NAMESPACE = r"^[a-z0-9][a-z0-9._-]*$"
-TASK_ID = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
-INPUT_ID = r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$"
-
-FlowId = Annotated[str, StringConstraints(pattern=FLOW_ID, max_length=100)]
-Namespace = Annotated[str, StringConstraints(pattern=NAMESPACE, max_length=150)]
-TaskId = Annotated[str, StringConstraints(pattern=TASK_ID)]
-InputId = Annotated[str, StringConstraints(pattern=INPUT_ID)]
+FlowId = Annotated[str, StringConstraints(pattern=PATTERNS["flow"], max_length=100)]
+Namespace = Annotated[str, StringConstraints(pattern=PATTERNS["namespace"], max_length=150)]
+TaskId = Annotated[str, StringConstraints(pattern=PATTERNS["task"])]
+InputId = Annotated[str, StringConstraints(pattern=PATTERNS["input"])]
 Duration = str  # ISO-8601 or an expression; parsed by the reader, which reports bad ones
 
 

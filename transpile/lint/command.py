@@ -12,13 +12,6 @@ from pathlib import Path
 from ..outcome import EXIT_INPUT, Outcome, exit_code
 
 
-def code_list(values: list[str] | None) -> list[str] | None:
-    """Codes given as repeated and/or comma-separated options."""
-    if not values:
-        return None
-    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
-
-
 def run_lint(
     paths: list[Path] | None = None,
     *,
@@ -38,6 +31,7 @@ def run_lint(
     from .engine import lint_paths
     from .formats import FORMATTERS
     from .formats import statistics as render_statistics
+    from .selection import code_list
 
     paths = list(paths or [Path(".")])
     formatter = FORMATTERS.get(output_format)

@@ -12,6 +12,14 @@ from ir.codes import CATALOGUE
 from .config import Config
 
 
+def code_list(values: list[str] | None) -> list[str] | None:
+    """Codes written as repeated and/or comma-separated entries (``--select K1,P101``,
+    ``ignore[K1, p101]``), upper-cased; None when none are given."""
+    if not values:
+        return None
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
 def default_selection() -> tuple[str, ...]:
     """Codes reported when ``select`` is not configured: every error and warning (information
     codes, such as a deprecated spelling read, are opt-in)."""

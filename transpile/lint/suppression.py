@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ir.codes import CATALOGUE
 
 from .finding import Finding
+from .selection import code_list
 
 _DIRECTIVE = re.compile(
     r"#\s*flowbridge:\s*ignore(?:\[(?P<codes>[^\]]*)\])?(?=\s|$|#)", re.IGNORECASE
@@ -49,7 +50,7 @@ def find_suppressions(text: str, suffix: str) -> list[Suppression]:
         if match is None:
             continue
         listed = match.group("codes")
-        codes = tuple(c.strip().upper() for c in listed.split(",") if c.strip()) if listed else ()
+        codes = tuple(code_list([listed]) or ())
         target = _next_code_line(lines, line) if alone else line
         found.append(Suppression(line, col + match.start(), target, codes))
     return found

@@ -16,9 +16,9 @@ the same IR:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from grammars.kestra.ids import is_valid, make_id
 from ir import codes
 from ir.base import Node
 from ir.diagnostics import Diagnostic
@@ -94,24 +94,21 @@ def kestra_form(flow: Flow, scoped: frozenset[str] = frozenset()) -> tuple[Flow,
     return flow.replace(**changes), diagnostics
 
 
-# Kestra's Output model: the id pattern, and a type for a literal value (others: STRING, which
-# holds any rendered value).
-_OUTPUT_ID = re.compile(r"[a-zA-Z0-9][.a-zA-Z0-9_-]*\Z")
+# Kestra's Output model requires a type: a literal's own (anything else: STRING, which holds
+# any rendered value). BOOLEAN rather than the catalogue's canonical input spelling BOOL:
+# outputs of every Kestra version take it, and BOOL is the newer spelling.
 _LITERAL_TYPES = ((bool, "BOOLEAN"), (int, "INT"), (float, "FLOAT"), (str, "STRING"))
 
 
 def _outputs(outputs: tuple[FlowOutput, ...], diagnostics) -> tuple[FlowOutput, ...]:
     """Flow outputs with ids Kestra accepts (invalid ones renamed, uniquely, and reported)
     and a type on each."""
-    taken = {o.id for o in outputs if _OUTPUT_ID.match(o.id)}
+    taken = {o.id for o in outputs if is_valid("output", o.id)}
     fixed = []
     for output in outputs:
         changes: dict[str, Any] = {}
-        if not _OUTPUT_ID.match(output.id):
-            base = re.sub(r"[^.a-zA-Z0-9_-]+", "_", output.id).strip("._-") or "output"
-            new, number = base, 2
-            while new in taken:
-                new, number = f"{base}_{number}", number + 1
+        if not is_valid("output", output.id):
+            new = make_id(output.id, "output", "output", taken)
             taken.add(new)
             changes["id"] = new
             diagnostics.append(

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from grammars.kestra.ids import make_id
 from ir import codes
 from ir.base import Span
 from ir.diagnostics import Diagnostic
@@ -236,17 +237,6 @@ def _d103(span: Span | None, reason: str) -> Diagnostic:
 # --- the shared mapping ----------------------------------------------------------------------
 
 
-def _slug(text: str, fallback: str) -> str:
-    """A Kestra id (``^[a-zA-Z0-9][a-zA-Z0-9_-]*``) made of ``text``."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")
-    return slug or fallback
-
-
-def _flow_slug(name: str) -> str:
-    """A Kestra flow id (letters, digits, ``_``, ``-``, ``.``) made of a Prefect flow name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_-.") or "flow"
-
-
 class _Mapper:
     """Turns schedule and trigger data into IR triggers with unique ids per flow."""
 
@@ -280,7 +270,7 @@ class _Mapper:
         paused: bool,
     ) -> list[Trigger]:
         triggers: list[Trigger] = []
-        base = _slug(deployment, "schedule")
+        base = make_id(deployment, "task", "schedule")
         for n, (entry, span) in enumerate(entries, start=1):
             default = base if len(entries) == 1 else f"{base}_{n}"
             trigger = self.schedule(flow, default, entry, span, parameters, paused)
@@ -311,7 +301,7 @@ class _Mapper:
             return None  # NoSchedule / an empty mapping
         slug = entry.get("slug")
         trigger_id = self.unique(
-            flow, _slug(slug, default_id) if isinstance(slug, str) else default_id
+            flow, make_id(slug, "task", default_id) if isinstance(slug, str) else default_id
         )
         what = repr(trigger_id)
         for key in sorted(set(entry) - _SCHEDULE_KEYS):
@@ -421,8 +411,10 @@ class _Mapper:
                 f"states ({', '.join(_EVENT_STATES)})",
             )
             return None
-        upstream_id = self.flow_ids_by_name.get(upstream_name, _flow_slug(upstream_name))
-        base = _slug(data.get("name") or f"{deployment}_on_{upstream_id}", "flow_trigger")
+        upstream_id = self.flow_ids_by_name.get(
+            upstream_name, make_id(upstream_name, "flow", "flow")
+        )
+        base = make_id(data.get("name") or f"{deployment}_on_{upstream_id}", "task", "flow_trigger")
         fields: dict[str, Any] = {"id": self.unique(flow, base), "span": span}
         inputs = self.inputs(parameters, data.get("parameters"), span, repr(fields["id"]))
         if inputs:

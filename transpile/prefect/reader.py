@@ -24,6 +24,7 @@ from typing import Any
 
 import libcst as cst
 
+from grammars.kestra.ids import make_id
 from grammars.prefect import OptionSpec, Surface, surface
 from ir import codes
 from ir.base import Record, Span
@@ -81,9 +82,6 @@ from .names import EXTRAS_KEY, identifier
 from .scope import Binding, ModuleScope, Repo, bundle, distributions, dotted, module_name
 from .shapes import is_bare_raise, lone_call
 
-FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
-_NOT_FLOW_ID = re.compile(r"[^a-zA-Z0-9._-]+")
-_NOT_TASK_ID = re.compile(r"[^a-zA-Z0-9_-]+")
 _BOUND = ("result", "future")  # how the Prefect writer names a task's result and future
 
 MAX_SOURCE_BYTES = 512 * 1024
@@ -634,7 +632,7 @@ class _Reader:
     def flow_id(self, cal: _Callable) -> tuple[str, str]:
         """The Kestra id of a flow and the Prefect name it came from."""
         name = self.options(cal).name or cal.fn.name.value
-        return _slug(name, _NOT_FLOW_ID, "flow"), name
+        return make_id(name, "flow", "flow"), name
 
     def source(self, cal: _Callable) -> tuple[str, tuple[str, ...]]:
         """A task's self-contained source and its PyPI dependencies (cached)."""
@@ -805,11 +803,6 @@ def _description(options: _Options, fn: cst.FunctionDef) -> str | None:
 
 def _is_constant_name(name: str) -> bool:
     return name.isupper() or name.strip("_").isupper()
-
-
-def _slug(name: str, invalid: re.Pattern[str], fallback: str) -> str:
-    slug = invalid.sub("_", name).strip("_.-")
-    return slug or fallback
 
 
 def _short(text: str) -> str:
@@ -1199,13 +1192,7 @@ class _FlowLowering:
 
     def unique(self, base: str) -> str:
         """A Kestra-safe step id, unique in the flow (``_2``, ``_3`` on repeats)."""
-        slug = _slug(base, _NOT_TASK_ID, "step")
-        if not slug[0].isalnum():
-            slug = "s" + slug
-        candidate, n = slug, 1
-        while candidate in self.ids:
-            n += 1
-            candidate = f"{slug}_{n}"
+        candidate = make_id(base, "task", "step", self.ids)
         self.ids.add(candidate)
         return candidate
 

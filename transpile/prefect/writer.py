@@ -253,12 +253,6 @@ def _literals(options: dict[str, Any]) -> dict[str, cst.BaseExpression]:
     return {k.replace("-", "_"): literal(v) for k, v in options.items() if k.isidentifier()}
 
 
-def _label_tag(key: Any, value: Any) -> str:
-    """A Kestra label as a Prefect tag (``team: data`` → ``team:data``)."""
-    text = value.value if isinstance(value, Literal) else value
-    return f"{key}:{text}"
-
-
 # --- node helpers ---------------------------------------------------------------------------
 
 
